@@ -1,0 +1,56 @@
+"""The access policy: which actor may open which part of the portal.
+
+Route-level decisions by role live here; later decisions about a citizen's data (care team, blocks,
+hidden documents, app scopes) join them so that the whole policy stays in one module. Decisions fail
+closed: an unknown role or an anonymous user is refused.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from mes.comptes.models import Role
+
+# Where each role lands after signing in.
+HOME_URL_NAMES: dict[str, str] = {
+    Role.CITIZEN: "citizen_home",
+    Role.PROFESSIONAL: "pro_home",
+    Role.EDITOR: "editor_home",
+    Role.COMMISSION: "commission_home",
+    Role.ADMIN: "admin:index",
+}
+
+
+def home_url_for(user) -> str:
+    name = HOME_URL_NAMES.get(getattr(user, "role", None), "citizen_home")
+    return reverse(name)
+
+
+def user_has_role(user, roles: tuple[str, ...]) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.role in roles)
+
+
+def forbidden(request: HttpRequest) -> HttpResponse:
+    return render(request, "403.html", {"home_url": home_url_for(request.user)}, status=403)
+
+
+def role_required(*roles: str) -> Callable:
+    """Open a view to the given roles only: anonymous users sign in first, other roles get a 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not user_has_role(request.user, roles):
+                return forbidden(request)
+            return view(request, *args, **kwargs)
+
+        wrapper.allowed_roles = roles  # read by the permission-matrix test
+        return wrapper
+
+    return decorator

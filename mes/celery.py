@@ -1,0 +1,30 @@
+"""The Celery application. Periodic schedules are declared here, and only here."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings.dev")
+
+app = Celery("mes")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_time_limit=15 * 60,
+    task_soft_time_limit=14 * 60,
+    broker_connection_retry_on_startup=True,
+    timezone="Europe/Paris",
+    beat_schedule={
+        "journal-verify-nightly": {
+            "task": "mes.acces.tasks.journal_verify",
+            "schedule": crontab(hour=3, minute=15),
+        },
+    },
+)
+app.autodiscover_tasks()

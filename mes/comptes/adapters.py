@@ -1,0 +1,20 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+
+from mes.acces.policy import home_url_for
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request) -> bool:
+        # Accounts are not self-declared: citizens activate their space with the code of their letter,
+        # professionals, editors and commission members are registered by an administrator.
+        return False
+
+    def get_login_redirect_url(self, request) -> str:
+        return home_url_for(request.user)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_open_for_signup(self, request, sociallogin) -> bool:
+        # An identity provider signs in an account that was already linked to it; it never creates one.
+        return False

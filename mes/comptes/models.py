@@ -1,0 +1,215 @@
+"""Accounts and roles.
+
+One ``User`` per person who signs in, identified by e-mail. Its ``role`` decides which part of the portal it
+may open; role-specific facts live in their own tables (professional RPPS, editor organisation, commission
+seat, citizen INS identity).
+"""
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from mes.comptes.identifiers import validate_ins, validate_rpps, validate_siret
+
+
+class Role(models.TextChoices):
+    CITIZEN = "citizen", _("Usager")
+    PROFESSIONAL = "professional", _("Professionnel de santé")
+    EDITOR = "editor", _("Éditeur")
+    COMMISSION = "commission", _("Membre de la commission")
+    ADMIN = "admin", _("Administrateur")
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **fields):
+        fields.setdefault("role", Role.CITIZEN)
+        fields["is_staff"] = fields.get("role") == Role.ADMIN
+        fields["is_superuser"] = fields.get("role") == Role.ADMIN
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields):
+        fields.update(role=Role.ADMIN, is_staff=True, is_superuser=True)
+        return self._create(email, password, **fields)
+
+
+class User(AbstractUser):
+    username = None
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(_("adresse électronique"), unique=True)
+    role = models.CharField(_("rôle"), max_length=16, choices=Role.choices, default=Role.CITIZEN)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            # Only administrators reach the Django admin.
+            models.CheckConstraint(
+                condition=models.Q(is_staff=False) | models.Q(role="admin"), name="user_staff_is_admin"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("Masculin")
+    FEMALE = "F", _("Féminin")
+    OTHER = "I", _("Indéterminé")
+
+
+class Citizen(models.Model):
+    """An insured person, identified by the matricule INS and the birth traits of the INS referential.
+
+    A minor child has no ``user`` of their own: the legal representatives manage the space.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="citizen", verbose_name=_("compte")
+    )
+    ins = models.CharField(_("matricule INS"), max_length=15, unique=True, validators=[validate_ins])
+    birth_name = models.CharField(_("nom de naissance"), max_length=100)
+    first_names = models.CharField(_("prénoms de naissance"), max_length=200)
+    used_first_name = models.CharField(_("prénom utilisé"), max_length=100, blank=True)
+    birth_date = models.DateField(_("date de naissance"))
+    sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices)
+    birthplace_code = models.CharField(_("code du lieu de naissance (INSEE)"), max_length=5)
+    contact_email = models.EmailField(_("adresse électronique de contact"), blank=True)
+    contact_phone = models.CharField(_("téléphone"), max_length=20, blank=True)
+    legal_representatives = models.ManyToManyField(
+        User, blank=True, related_name="represented_citizens", verbose_name=_("représentants légaux")
+    )
+
+    class Meta:
+        verbose_name = _("usager")
+        verbose_name_plural = _("usagers")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ins__regex=r"^[0-9]{5}([0-9]{2}|2A|2B)[0-9]{8}$"), name="citizen_ins_format"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(birthplace_code__regex=r"^[0-9]([0-9]|A|B)[0-9]{3}$"),
+                name="citizen_birthplace_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_first_name} {self.birth_name}"
+
+    @property
+    def display_first_name(self) -> str:
+        return self.used_first_name or self.first_names.split(" ")[0]
+
+    @property
+    def mss_address(self) -> str:
+        return f"{self.ins}@patient.mssante.fr"
+
+
+class Profession(models.TextChoices):
+    DOCTOR = "medecin", _("Médecin")
+    NURSE = "infirmier", _("Infirmier ou infirmière")
+    PHARMACIST = "pharmacien", _("Pharmacien ou pharmacienne")
+    MIDWIFE = "sage_femme", _("Sage-femme")
+    PHYSIOTHERAPIST = "masseur_kinesitherapeute", _("Masseur-kinésithérapeute")
+    DENTIST = "chirurgien_dentiste", _("Chirurgien-dentiste")
+    SOCIAL_WORKER = "travailleur_medico_social", _("Professionnel du médico-social")
+
+
+class ProfessionalProfile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="professional")
+    rpps = models.CharField(_("numéro RPPS"), max_length=11, unique=True, validators=[validate_rpps])
+    profession = models.CharField(_("profession"), max_length=32, choices=Profession.choices)
+    specialty = models.CharField(_("spécialité"), max_length=100, blank=True)
+    practice_place = models.CharField(_("lieu d'exercice"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("professionnel de santé")
+        verbose_name_plural = _("professionnels de santé")
+        constraints = [models.CheckConstraint(condition=models.Q(rpps__regex=r"^[0-9]{11}$"), name="pro_rpps_format")]
+
+    def __str__(self) -> str:
+        return f"{self.user.display_name} ({self.get_profession_display()})"
+
+
+class Organisation(models.Model):
+    """An editor: a company or public body publishing a digital service."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("raison sociale"), max_length=200)
+    siret = models.CharField(_("SIRET"), max_length=14, unique=True, validators=[validate_siret])
+    members = models.ManyToManyField(User, through="Membership", related_name="organisations")
+
+    class Meta:
+        verbose_name = _("organisation éditrice")
+        verbose_name_plural = _("organisations éditrices")
+        constraints = [models.CheckConstraint(condition=models.Q(siret__regex=r"^[0-9]{14}$"), name="org_siret_format")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Level(models.TextChoices):
+        MANAGER = "manager", _("Responsable")
+        MEMBER = "member", _("Membre")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    level = models.CharField(_("niveau"), max_length=16, choices=Level.choices, default=Level.MEMBER)
+
+    class Meta:
+        verbose_name = _("membre d'organisation")
+        verbose_name_plural = _("membres d'organisation")
+        constraints = [models.UniqueConstraint(fields=["user", "organisation"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.organisation}"
+
+
+class CommissionSeat(models.TextChoices):
+    """The seats of the référencement commission (arrêté of 24 February 2022)."""
+
+    CO_CHAIR_DNS = "copresident_dns", _("Coprésidence — délégation au numérique en santé")
+    CO_CHAIR_CNAM = "copresident_cnam", _("Coprésidence — Caisse nationale de l'Assurance Maladie")
+    CITIZEN = "usager", _("Usager")
+    USERS_REPRESENTATIVE = "representant_usagers", _("Représentant des usagers")
+    EXPERT_MEDICAL = "expert_medical", _("Expert médical")
+    EXPERT_ETHICS = "expert_ethique", _("Expert protection des données et éthique")
+    EXPERT_SECURITY = "expert_securite", _("Expert sécurité et interopérabilité")
+    EXPERT_INDUSTRY = "expert_industrie", _("Expert industrie de la e-santé")
+
+
+class CommissionMember(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="commission_member")
+    seat = models.CharField(_("siège"), max_length=32, choices=CommissionSeat.choices)
+
+    class Meta:
+        verbose_name = _("membre de la commission")
+        verbose_name_plural = _("membres de la commission")
+
+    def __str__(self) -> str:
+        return f"{self.user.display_name} — {self.get_seat_display()}"

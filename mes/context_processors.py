@@ -1,0 +1,31 @@
+"""The navigation of the header, per role."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from mes.comptes.models import Role
+
+_NAVIGATION = {
+    Role.CITIZEN: [(_("Mon espace"), "citizen_home")],
+    Role.PROFESSIONAL: [(_("Espace professionnel"), "pro_home")],
+    Role.EDITOR: [(_("Portail éditeurs"), "editor_home")],
+    Role.COMMISSION: [(_("Commission de référencement"), "commission_home")],
+    Role.ADMIN: [(_("Administration"), "admin:index")],
+}
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    items = []
+    if user is not None and user.is_authenticated:
+        for label, name in _NAVIGATION.get(user.role, []):
+            url = reverse(name)
+            items.append({"label": label, "url": url, "current": request.path == url})
+        items.append(
+            {
+                "label": _("Sécurité du compte"),
+                "url": reverse("mfa_index"),
+                "current": request.path.startswith(reverse("mfa_index")),
+            }
+        )
+    return {"main_navigation": items}

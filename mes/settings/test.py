@@ -1,0 +1,26 @@
+"""Test settings: production-like (DEBUG off) but over plain HTTP, with fast hashing and in-memory mail."""
+
+import os
+import secrets
+
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+
+from mes.settings.base import *  # noqa: F403
+
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+SECURE_PROXY_SSL_HEADER = None
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = DATA_DIR / "test-media"  # noqa: F405
+WHITENOISE_AUTOREFRESH = True
+# Tasks triggered by the code under test run inline; the worker test sends its task to the real broker.
+CELERY_TASK_ALWAYS_EAGER = True

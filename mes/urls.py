@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from mes import views
+from mes.api import urls as api_urls
+
+urlpatterns = [
+    path("", views.home, name="citizen_home"),
+    path("connexion/suite/", views.home_for_role, name="home_for_role"),
+    path("accessibilite/", views.accessibility, name="accessibility"),
+    path("healthz", views.healthz, name="healthz"),
+    path("pro/", include("mes.acces.urls")),
+    path("editeurs/", include("referencement.urls_editeurs")),
+    path("commission/", include("referencement.urls_commission")),
+    path("compte/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("api/", include(api_urls)),
+]
