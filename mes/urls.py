@@ -14,6 +14,6 @@ urlpatterns = [
     path("commission/", include("referencement.urls_commission")),
     path("compte/", include("allauth.urls")),
     path("admin/", admin.site.urls),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("o/", include("mes.api.oauth_urls", namespace="oauth2_provider")),
     path("api/", include(api_urls)),
 ]

@@ -68,3 +68,12 @@ def persona_users(citizen, professional, editor, commission_member, administrato
         "commission": commission_member,
         "admin": administrator,
     }
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters and used TOTP codes live in the cache (Redis in CI): each test starts clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

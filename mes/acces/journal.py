@@ -17,5 +17,5 @@ def action_label(code: str) -> str:
     return str(_LABELS.get(code, _("Action enregistrée (%(code)s)") % {"code": code}))
 
 
-register_action("compte.connexion", _("Connexion à l'espace"))
-register_action("journal.verification", _("Vérification de l'intégrité du journal"))
+register_action("compte.connexion", _("Connexion à l’espace"))
+register_action("journal.verification", _("Vérification de l’intégrité du journal"))

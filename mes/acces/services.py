@@ -48,7 +48,7 @@ class ChainReport:
 
 # For every row of a seq window: is its link to the previous row intact, and does its hash match its content?
 _VERIFY_SQL = """
-SELECT seq,
+SELECT CASE WHEN seq <> expected_seq THEN expected_seq ELSE seq END AS broken_seq,
        CASE
          WHEN seq <> expected_seq THEN 'missing-row'
          WHEN prev_hash <> expected_prev THEN 'broken-link'

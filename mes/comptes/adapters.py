@@ -1,5 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
 
 from mes.acces.policy import home_url_for
 
@@ -18,3 +21,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin) -> bool:
         # An identity provider signs in an account that was already linked to it; it never creates one.
         return False
+
+
+class MfaAdapter(DefaultMFAAdapter):
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        # The second factor is mandatory for some roles: they may replace it, never remove it.
+        if authenticator.type == Authenticator.Type.TOTP and authenticator.user.role in settings.MFA_REQUIRED_ROLES:
+            return False
+        return super().can_delete_authenticator(authenticator)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -133,6 +134,7 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_ADAPTER = "mes.comptes.adapters.MfaAdapter"
 MFA_TOTP_ISSUER = "Mon espace santé"
 # Roles whose sign-in must be completed by a TOTP code (mes.comptes.middleware enforces enrolment).
 MFA_REQUIRED_ROLES = ("editor", "commission", "admin")
@@ -221,7 +223,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
+        # NONCE is django-csp's sentinel: it becomes 'nonce-<value>' on pages that use request.csp_nonce.
+        "script-src": ["'self'", NONCE],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
@@ -256,6 +259,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The OAuth2 security scheme of the schema documents the one flow the server serves (mes.api.oauth).
+    "OAUTH2_FLOWS": ["authorizationCode"],
+    "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_REFRESH_URL": "/o/token/",
 }
 # OAuth2 provider hardened along RFC 9700 (see mes/api/oauth.py for the grants that are served).
 OAUTH2_PROVIDER = {
@@ -272,6 +280,21 @@ OAUTH2_PROVIDER = {
     "ALLOW_URI_WILDCARDS": False,
     "SCOPES": {"openid": _("Identifier l'usager auprès du service")},
     "DEFAULT_SCOPES": [],
+    # RFC 8414 discovery (/o/.well-known/oauth-authorization-server) advertises only what mes.api.oauth serves.
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    # Every RFC 9700 gate of django-oauth-toolkit enforced: insecure requests are rejected, tokens are stored
+    # hashed, the `iss` parameter is sent (RFC 9207), and an insecure configuration fails `check --deploy`.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
 # --- Celery: no broker URL means tasks run inline, so the portal works without Redis ---
