@@ -7,6 +7,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from mes.api.fhir import FHIR_JSON, FHIRJSONRenderer, operation_outcome
 
@@ -57,6 +58,9 @@ def exception_handler(exc, context):
     if response is None:
         # An unexpected error: answer in FHIR, without leaking internals, and let it be logged as a 500.
         logger.exception("Unhandled error in FHIR endpoint %s", context.get("view").__class__.__name__, exc_info=exc)
+        # The exception is answered rather than raised, so an ATOMIC_REQUESTS transaction must be marked for
+        # rollback here (DRF's handler does so for the errors it handles).
+        set_rollback()
         status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
         body = operation_outcome(status_code, ["Erreur interne du serveur."])
         headers = {}

@@ -11,6 +11,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
 FHIR_JSON = "application/fhir+json"
+NOT_A_RESOURCE = "Le corps de la requête doit être une ressource FHIR (objet avec « resourceType »)."
 
 
 class FHIRJSONParser(BaseParser):
@@ -23,7 +24,7 @@ class FHIRJSONParser(BaseParser):
         except (ValueError, UnicodeDecodeError) as error:
             raise ParseError(f"Le corps de la requête n'est pas un JSON FHIR valide : {error}") from None
         if not isinstance(data, dict) or "resourceType" not in data:
-            raise ParseError("Le corps de la requête doit être une ressource FHIR (objet avec « resourceType »).")
+            raise ParseError(NOT_A_RESOURCE)
         return data
 
 

@@ -1,19 +1,39 @@
 """The OAuth2 server of the API, restricted along RFC 9700 (OAuth 2.0 Security Best Current Practice).
 
-Only the authorization-code grant (with PKCE, S256 only) and the refresh-token grant are served: the implicit
-and resource-owner password grants do not exist here, and ``plain`` PKCE challenges are refused. Redirect URIs
-are matched exactly (django-oauth-toolkit's default, wildcards disabled in settings); refresh tokens rotate and
-a reused one revokes its family (``REFRESH_TOKEN_REUSE_PROTECTION``).
+Only the authorization-code grant (with PKCE, S256 only) and the refresh-token grant are served: the implicit,
+hybrid, resource-owner password, client-credentials and device-code grants do not exist here, ``response_type``
+must be exactly ``code`` and ``plain`` PKCE challenges are refused. Redirect URIs are matched exactly
+(django-oauth-toolkit's default, wildcards disabled in settings); refresh tokens rotate and a reused one revokes
+its family (``REFRESH_TOKEN_REUSE_PROTECTION``); an authorization code presented a second time revokes the tokens
+issued from it (RFC 6749 §4.1.2). ``mes.api.oauth_urls`` exposes only the endpoints this needs.
 """
 
+import hashlib
+
+from django.core.cache import cache
+from oauth2_provider.models import get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.views import TokenView as ToolkitTokenView
 from oauthlib.oauth2 import WebApplicationServer
+from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types import AuthorizationCodeGrant
 from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 
 
+def _only_code_response_type(request) -> dict:
+    # oauthlib lets "code token", "code id_token"... through to the code grant; none of them is served here.
+    # Runs after client_id and redirect_uri are validated, so the error is safely redirected to the client.
+    if request.response_type is not None and request.response_type != "code":
+        raise errors.UnsupportedResponseTypeError(request=request)
+    return {}
+
+
 class S256AuthorizationCodeGrant(AuthorizationCodeGrant):
     _code_challenge_methods = {"S256": code_challenge_method_s256}
+
+    def __init__(self, request_validator=None, **kwargs):
+        super().__init__(request_validator, **kwargs)
+        self.custom_validators.pre_auth.append(_only_code_response_type)
 
 
 class Server(WebApplicationServer):
@@ -24,7 +44,55 @@ class Server(WebApplicationServer):
         self._grant_types["authorization_code"] = self.auth_grant
 
 
+# How long a redeemed authorization code is remembered, to detect its replay (the code itself lives 60 s).
+USED_CODE_MEMORY_SECONDS = 24 * 3600
+
+
+def _used_code_key(code: str) -> str:
+    return "mes:oauth:used-code:" + hashlib.sha256(code.encode()).hexdigest()
+
+
+def _checksum(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class Validator(OAuth2Validator):
     def is_pkce_required(self, client_id, request) -> bool:
         # Every client, confidential or public, must use PKCE (RFC 9700 §2.1.1).
         return True
+
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        super().save_bearer_token(token, request, *args, **kwargs)
+        if request.grant_type == "authorization_code" and token.get("refresh_token"):
+            # Remember which token family the code opened (only a hash of the code is kept).
+            family = (
+                get_refresh_token_model()
+                .objects.filter(token_checksum=_checksum(token["refresh_token"]))
+                .values_list("token_family", flat=True)
+                .first()
+            )
+            if family:
+                cache.set(_used_code_key(request.code), str(family), USED_CODE_MEMORY_SECONDS)
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
+        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return True
+        family = cache.get(_used_code_key(code))
+        if family:
+            # A code presented twice has leaked: the tokens issued from it are revoked (RFC 6749 §4.1.2,
+            # RFC 9700 §4.5), whatever the rotations since, as the family carries over refreshes.
+            get_refresh_token_model().revoke_family(family)
+            cache.delete(_used_code_key(code))
+        return False
+
+
+class TokenView(ToolkitTokenView):
+    """The toolkit's token endpoint without its device-code shortcut.
+
+    The toolkit answers ``grant_type=urn:ietf:params:oauth:grant-type:device_code`` itself, before the server
+    is asked (and fails with a 500 when ``device_code`` is missing); here every grant type goes to ``Server``,
+    which refuses the ones it does not serve with ``unsupported_grant_type``.
+    """
+
+    def post(self, request, *args, **kwargs):
+        return self.authorization_flow_token_response(request)

@@ -3,12 +3,13 @@
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from rest_framework.exceptions import ParseError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mes.api.fhir import FHIR_JSON, FHIRJSONParser, FHIRJSONRenderer
+from mes.api.fhir import FHIR_JSON, NOT_A_RESOURCE, FHIRJSONParser, FHIRJSONRenderer
 from mes.api.registry import fhir_resources
 
 
@@ -18,6 +19,15 @@ class FHIRAPIView(APIView):
     fhir = True
     parser_classes = [FHIRJSONParser]
     renderer_classes = [FHIRJSONRenderer]
+    # Methods whose body must be a FHIR resource. DRF hands an empty body to no parser at all (``request.data``
+    # is then ``{}``), so an empty body is refused here, after authentication, permissions and throttling.
+    resource_body_methods = frozenset({"POST", "PUT", "PATCH"})
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        method = request.method.upper()
+        if method in self.resource_body_methods and hasattr(self, method.lower()) and request.stream is None:
+            raise ParseError(NOT_A_RESOURCE)
 
 
 class CapabilityStatementView(FHIRAPIView):
@@ -28,6 +38,10 @@ class CapabilityStatementView(FHIRAPIView):
 
     @extend_schema(
         summary="Déclaration de capacités FHIR (CapabilityStatement)",
+        description=(
+            "Ce que ce serveur FHIR prend en charge : ressources, interactions, sécurité. "
+            "Public, comme FHIR le prévoit."
+        ),
         responses={200: OpenApiResponse(description="CapabilityStatement FHIR R4")},
         tags=["FHIR"],
     )
@@ -36,7 +50,7 @@ class CapabilityStatementView(FHIRAPIView):
             {
                 "resourceType": "CapabilityStatement",
                 "status": "active",
-                "date": timezone.now().date().isoformat(),
+                "date": timezone.localdate().isoformat(),
                 "publisher": "Mon espace santé",
                 "kind": "instance",
                 "fhirVersion": "4.0.1",
@@ -50,6 +64,16 @@ class CapabilityStatementView(FHIRAPIView):
                         "mode": "server",
                         "security": {
                             "cors": False,
+                            "service": [
+                                {
+                                    "coding": [
+                                        {
+                                            "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                            "code": "OAuth",
+                                        }
+                                    ]
+                                }
+                            ],
                             "description": (
                                 "OAuth2 (code d'autorisation avec PKCE S256) : jeton obtenu après appariement "
                                 "par l'usager, limité aux périmètres accordés au référencement et consentis."
