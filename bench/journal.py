@@ -1,7 +1,7 @@
 """Cost of the journal's hash chain on set-based writes.
 
 Mass jobs (opt-out creation, imports) write their journal rows with one ``INSERT ... SELECT`` per chunk. The
-chain trigger runs once per row; this measures how much of a plain insert's throughput it keeps. Baseline: the
+seal trigger runs once per statement; this measures how much of a plain insert's throughput it keeps. Baseline: the
 same ``INSERT ... SELECT`` into an identical table without triggers. Everything runs in transactions that are
 rolled back, so the benchmark leaves no row behind (the journal is append-only).
 
@@ -24,8 +24,8 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 
 INSERT = """
-INSERT INTO {table} (created_at, actor_label, action, citizen_id, object_type, object_id, details)
-SELECT now(), '', 'bench.creation_automatique', g, 'comptes.citizen', g::text, jsonb_build_object('vague', 1)
+INSERT INTO {table} (action, citizen_id, object_type, object_id, details)
+SELECT 'bench.creation_automatique', g, 'comptes.citizen', g::text, jsonb_build_object('vague', 1)
 FROM generate_series(1, %s) AS g
 """
 
@@ -45,13 +45,8 @@ def main() -> int:
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_journal_plain")
-        # Same columns, defaults and indexes, no triggers.
-        cursor.execute("CREATE UNLOGGED TABLE bench_journal_plain (LIKE acces_journalentry INCLUDING ALL)")
-        cursor.execute("ALTER TABLE bench_journal_plain SET LOGGED")
-        cursor.execute("CREATE SEQUENCE IF NOT EXISTS bench_journal_plain_seq")
-        cursor.execute(
-            "ALTER TABLE bench_journal_plain ALTER COLUMN seq SET DEFAULT nextval('bench_journal_plain_seq')"
-        )
+        # Same columns, defaults (its own identity sequence) and indexes, no triggers.
+        cursor.execute("CREATE TABLE bench_journal_plain (LIKE acces_journalentry INCLUDING ALL)")
     try:
         plain, chained = [], []
         _timed_insert("bench_journal_plain", rows)  # warm-up
@@ -61,13 +56,12 @@ def main() -> int:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS bench_journal_plain")
-            cursor.execute("DROP SEQUENCE IF EXISTS bench_journal_plain_seq")
     plain_rate, chained_rate = statistics.median(plain), statistics.median(chained)
     ratio = chained_rate / plain_rate
     print(f"rows per chunk: {rows}, rounds: {rounds}")
     print(f"plain INSERT ... SELECT:   {plain_rate:12,.0f} rows/s (median)")
     print(f"hash-chained journal rows: {chained_rate:12,.0f} rows/s (median)")
-    print(f"GOAL journal_chain_vs_plain_insert {ratio:.2f} target >= 0.40")
+    print(f"GOAL journal_chain_vs_plain_insert {ratio:.2f} target >= 0.75")
     return 0
 
 

@@ -13,6 +13,7 @@ class MesAdminSite(admin.AdminSite):
     site_header = "Mon espace santé — administration"
     site_title = "Administration Mon espace santé"
     index_title = "Administration"
+    site_url = "/connexion/suite/"  # "Voir le site" leads to the administrator's own home, not the citizens' one
 
     def has_permission(self, request) -> bool:
         return super().has_permission(request) and user_has_role(request.user, (Role.ADMIN,))

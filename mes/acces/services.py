@@ -10,7 +10,7 @@ from mes.comptes.models import Citizen, User
 
 logger = logging.getLogger(__name__)
 
-VERIFY_CHUNK = 100_000
+VERIFY_CHUNK = 10_000  # seals per window
 
 
 def journal_append(
@@ -41,67 +41,61 @@ def journal_append(
 @dataclass(frozen=True)
 class ChainReport:
     ok: bool
-    checked: int
+    checked: int  # journal rows whose seal was verified
     first_broken_seq: int | None
     reason: str
 
 
-# For every row of a seq window: is its link to the previous row intact, and does its hash match its content?
-_VERIFY_SQL = """
-SELECT CASE WHEN seq <> expected_seq THEN expected_seq ELSE seq END AS broken_seq,
-       CASE
-         WHEN seq <> expected_seq THEN 'missing-row'
-         WHEN prev_hash <> expected_prev THEN 'broken-link'
-         WHEN hash <> acces_journal_hash(prev_hash, seq, created_at, actor_id, actor_label, action,
-                                          citizen_id, object_type, object_id, details) THEN 'altered-row'
-       END AS problem
-FROM (
-  SELECT j.*,
-         coalesce(lag(seq) OVER w, %(before_seq)s) + 1 AS expected_seq,
-         coalesce(lag(hash) OVER w, %(before_hash)s) AS expected_prev
-  FROM acces_journalentry j
-  WHERE seq > %(after)s AND seq <= %(upto)s
-  WINDOW w AS (ORDER BY seq)
-) rows
-WHERE seq <> expected_seq
-   OR prev_hash <> expected_prev
-   OR hash <> acces_journal_hash(prev_hash, seq, created_at, actor_id, actor_label, action,
-                                 citizen_id, object_type, object_id, details)
-ORDER BY seq
-LIMIT 1
+# One window of seals, each with its rows recomputed from the journal (rows found by the seq range, through the
+# primary key, then filtered on the writing transaction).
+_SEALS_SQL = """
+SELECT s.id, s.first_seq, s.row_count, s.prev_hash, s.hash, r.n,
+       acces_journal_seal_hash(s.prev_hash, r.body) AS recomputed
+FROM (SELECT * FROM acces_journalseal WHERE id > %(after)s ORDER BY id LIMIT %(limit)s) s
+CROSS JOIN LATERAL (
+    SELECT count(*) AS n,
+           string_agg(acces_journal_row_text(j.seq, j.created_at, j.actor_id, j.actor_label, j.action,
+                                             j.citizen_id, j.object_type, j.object_id, j.details),
+                      E'\n' ORDER BY j.seq) AS body
+    FROM acces_journalentry j
+    WHERE j.seq BETWEEN s.first_seq AND s.last_seq AND j.xact = s.xact
+) r
+ORDER BY s.id
+"""
+
+_UNSEALED_SQL = """
+SELECT min(j.seq) FROM acces_journalentry j
+WHERE NOT EXISTS (
+    SELECT 1 FROM acces_journalseal s WHERE s.xact = j.xact AND j.seq BETWEEN s.first_seq AND s.last_seq
+)
 """
 
 
 def journal_verify_chain() -> ChainReport:
-    """Check the whole chain window by window, set-based in SQL; stop at the first problem."""
+    """Recompute every seal from its rows and follow the chain of seals, window by window."""
+    previous_hash, checked, after = GENESIS_HASH, 0, 0
     with connection.cursor() as cursor:
-        cursor.execute("SELECT seq, last_hash FROM acces_journalhead WHERE id = 1")
+        while True:
+            cursor.execute(_SEALS_SQL, {"after": after, "limit": VERIFY_CHUNK})
+            seals = cursor.fetchall()
+            if not seals:
+                break
+            for seal_id, first_seq, row_count, prev_hash, sealed_hash, found, recomputed in seals:
+                if prev_hash != previous_hash:
+                    return ChainReport(False, checked, first_seq, "broken-link")
+                if found != row_count:
+                    return ChainReport(False, checked, first_seq, "missing-row")
+                if recomputed != sealed_hash:
+                    return ChainReport(False, checked, first_seq, "altered-row")
+                previous_hash, checked, after = sealed_hash, checked + row_count, seal_id
+        cursor.execute("SELECT last_hash FROM acces_journalhead WHERE id = 1")
         head = cursor.fetchone()
-        head_seq, head_hash = head if head else (0, GENESIS_HASH)
-        last_seq, last_hash = 0, GENESIS_HASH
-        checked = 0
-        while last_seq < head_seq:
-            upto = last_seq + VERIFY_CHUNK
-            params = {"after": last_seq, "upto": upto, "before_seq": last_seq, "before_hash": last_hash}
-            cursor.execute(_VERIFY_SQL, params)
-            problem = cursor.fetchone()
-            if problem:
-                return ChainReport(False, checked, problem[0], problem[1])
-            cursor.execute(
-                "SELECT count(*), max(seq) FROM acces_journalentry WHERE seq > %s AND seq <= %s", [last_seq, upto]
-            )
-            count, max_seq = cursor.fetchone()
-            if count == 0:
-                return ChainReport(False, checked, last_seq + 1, "missing-row")
-            cursor.execute("SELECT hash FROM acces_journalentry WHERE seq = %s", [max_seq])
-            last_hash = cursor.fetchone()[0]
-            checked += count
-            last_seq = max_seq
-        cursor.execute("SELECT count(*) FROM acces_journalentry WHERE seq > %s", [head_seq])
-        if cursor.fetchone()[0]:
-            return ChainReport(False, checked, head_seq + 1, "row-beyond-head")
-    if last_hash != head_hash:
-        return ChainReport(False, checked, head_seq, "head-mismatch")
+        if (head[0] if head else GENESIS_HASH) != previous_hash:
+            return ChainReport(False, checked, None, "head-mismatch")
+        cursor.execute("SELECT count(*) FROM acces_journalentry")
+        if cursor.fetchone()[0] != checked:
+            cursor.execute(_UNSEALED_SQL)
+            return ChainReport(False, checked, cursor.fetchone()[0], "unsealed-row")
     return ChainReport(True, checked, None, "")
 
 

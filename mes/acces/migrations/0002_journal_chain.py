@@ -1,14 +1,14 @@
-"""Hash chain and append-only guard of the journal, in the database so every insert path is covered."""
+"""Seals, hash chain and append-only guard of the journal, in the database so every insert path is covered."""
 
 from django.db import migrations
 
 CHAIN_SQL = r"""
-CREATE FUNCTION acces_journal_hash(
-    prev_hash text, seq bigint, created_at timestamptz, actor_id bigint, actor_label text, action text,
+-- The canonical text of one journal row; the seal hashes these texts in seq order.
+CREATE FUNCTION acces_journal_row_text(
+    seq bigint, created_at timestamptz, actor_id bigint, actor_label text, action text,
     citizen_id bigint, object_type text, object_id text, details jsonb
-) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT encode(sha256(convert_to(concat_ws('|',
-        prev_hash,
+) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT concat_ws('|',
         seq::text,
         to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
         coalesce(actor_id::text, ''),
@@ -17,50 +17,47 @@ CREATE FUNCTION acces_journal_hash(
         coalesce(citizen_id::text, ''),
         object_type,
         object_id,
-        details::text
-    ), 'UTF8')), 'hex')
+        details::text)
 $$;
 
-CREATE FUNCTION acces_journal_chain() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    state text := current_setting('mes.journal_head', true);
-    head_seq bigint;
-    head_hash text;
-BEGIN
-    IF state IS NULL OR state = '' THEN
-        -- First journal row of this transaction: lock the head row, which orders concurrent writers until
-        -- their commit. Within the transaction the head travels in a transaction-local setting (rolled back
-        -- with the transaction or savepoint), and is written back once per statement (see below), not per row.
-        SELECT seq, last_hash INTO head_seq, head_hash FROM acces_journalhead WHERE id = 1 FOR UPDATE;
-        IF NOT FOUND THEN
-            INSERT INTO acces_journalhead (id, seq, last_hash) VALUES (1, 0, repeat('0', 64))
-                ON CONFLICT (id) DO NOTHING;
-            SELECT seq, last_hash INTO head_seq, head_hash FROM acces_journalhead WHERE id = 1 FOR UPDATE;
-        END IF;
-    ELSE
-        head_seq := split_part(state, ':', 1)::bigint;
-        head_hash := split_part(state, ':', 2);
-    END IF;
-    NEW.seq := head_seq + 1;
-    NEW.created_at := coalesce(NEW.created_at, clock_timestamp());
-    NEW.details := coalesce(NEW.details, '{}'::jsonb);
-    NEW.prev_hash := head_hash;
-    NEW.hash := acces_journal_hash(NEW.prev_hash, NEW.seq, NEW.created_at, NEW.actor_id, NEW.actor_label,
-                                   NEW.action, NEW.citizen_id, NEW.object_type, NEW.object_id, NEW.details);
-    PERFORM set_config('mes.journal_head', NEW.seq || ':' || NEW.hash, true);
-    RETURN NEW;
-END
+CREATE FUNCTION acces_journal_seal_hash(prev_hash text, body text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT encode(sha256(convert_to(prev_hash || E'\n' || coalesce(body, ''), 'UTF8')), 'hex')
 $$;
 
-CREATE FUNCTION acces_journal_store_head() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION acces_journal_seal() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    state text := current_setting('mes.journal_head', true);
+    row_count integer;
+    first_seq bigint;
+    last_seq bigint;
+    min_xact bigint;
+    max_xact bigint;
+    body text;
+    prev text;
+    sealed text;
 BEGIN
-    IF state IS NOT NULL AND state <> '' THEN
-        UPDATE acces_journalhead
-           SET seq = split_part(state, ':', 1)::bigint, last_hash = split_part(state, ':', 2)
-         WHERE id = 1;
+    SELECT count(*), min(r.seq), max(r.seq), min(r.xact), max(r.xact),
+           string_agg(acces_journal_row_text(r.seq, r.created_at, r.actor_id, r.actor_label, r.action,
+                                             r.citizen_id, r.object_type, r.object_id, r.details),
+                      E'\n' ORDER BY r.seq)
+      INTO row_count, first_seq, last_seq, min_xact, max_xact, body
+      FROM new_rows r;
+    IF row_count = 0 THEN
+        RETURN NULL;
     END IF;
+    IF min_xact <> txid_current() OR max_xact <> txid_current() THEN
+        RAISE EXCEPTION 'Le journal refuse une transaction d''écriture forgée.' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- The head row's lock orders the seals of concurrent writers; it is held until their transaction ends.
+    SELECT last_hash INTO prev FROM acces_journalhead WHERE id = 1 FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO acces_journalhead (id, last_hash) VALUES (1, repeat('0', 64)) ON CONFLICT (id) DO NOTHING;
+        SELECT last_hash INTO prev FROM acces_journalhead WHERE id = 1 FOR UPDATE;
+    END IF;
+    sealed := acces_journal_seal_hash(prev, body);
+    INSERT INTO acces_journalseal (xact, first_seq, last_seq, row_count, prev_hash, hash)
+        VALUES (min_xact, first_seq, last_seq, row_count, prev, sealed);
+    UPDATE acces_journalhead SET last_hash = sealed WHERE id = 1;
     RETURN NULL;
 END
 $$;
@@ -71,23 +68,23 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER acces_journal_chain BEFORE INSERT ON acces_journalentry
-    FOR EACH ROW EXECUTE FUNCTION acces_journal_chain();
-CREATE TRIGGER acces_journal_store_head AFTER INSERT ON acces_journalentry
-    FOR EACH STATEMENT EXECUTE FUNCTION acces_journal_store_head();
+CREATE TRIGGER acces_journal_seal AFTER INSERT ON acces_journalentry
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION acces_journal_seal();
 CREATE TRIGGER acces_journal_append_only BEFORE UPDATE OR DELETE ON acces_journalentry
     FOR EACH ROW EXECUTE FUNCTION acces_journal_refuse_change();
-INSERT INTO acces_journalhead (id, seq, last_hash) VALUES (1, 0, repeat('0', 64)) ON CONFLICT (id) DO NOTHING;
+CREATE TRIGGER acces_journalseal_append_only BEFORE UPDATE OR DELETE ON acces_journalseal
+    FOR EACH ROW EXECUTE FUNCTION acces_journal_refuse_change();
+INSERT INTO acces_journalhead (id, last_hash) VALUES (1, repeat('0', 64)) ON CONFLICT (id) DO NOTHING;
 """
 
 REVERSE_SQL = """
+DROP TRIGGER IF EXISTS acces_journalseal_append_only ON acces_journalseal;
 DROP TRIGGER IF EXISTS acces_journal_append_only ON acces_journalentry;
-DROP TRIGGER IF EXISTS acces_journal_store_head ON acces_journalentry;
-DROP TRIGGER IF EXISTS acces_journal_chain ON acces_journalentry;
-DROP FUNCTION IF EXISTS acces_journal_store_head();
+DROP TRIGGER IF EXISTS acces_journal_seal ON acces_journalentry;
 DROP FUNCTION IF EXISTS acces_journal_refuse_change();
-DROP FUNCTION IF EXISTS acces_journal_chain();
-DROP FUNCTION IF EXISTS acces_journal_hash(text, bigint, timestamptz, bigint, text, text, bigint, text, text, jsonb);
+DROP FUNCTION IF EXISTS acces_journal_seal();
+DROP FUNCTION IF EXISTS acces_journal_seal_hash(text, text);
+DROP FUNCTION IF EXISTS acces_journal_row_text(bigint, timestamptz, bigint, text, text, bigint, text, text, jsonb);
 """
 
 
