@@ -4,11 +4,13 @@ from datetime import date
 
 import factory
 from allauth.mfa.totp.internal.auth import TOTP
+from django.utils import timezone
 
 from mes.comptes.demo import make_ins
 from mes.comptes.identifiers import luhn_complete
 from mes.comptes.models import (
     Citizen,
+    CitizenStatus,
     CommissionMember,
     CommissionSeat,
     Membership,
@@ -18,6 +20,7 @@ from mes.comptes.models import (
     Role,
     Sex,
     User,
+    mss_address_for,
 )
 
 PASSWORD = "Un-mot-de-passe-de-test-42"
@@ -60,6 +63,10 @@ class CitizenFactory(factory.django.DjangoModelFactory):
     ins = factory.Sequence(
         lambda n: make_ins(sex=Sex.FEMALE, birth=date(1980, 5, 17), department="75", commune="056", order=n % 999 + 1)
     )
+    department = "75"
+    status = CitizenStatus.ACTIVATED
+    activated_at = factory.LazyFunction(timezone.now)
+    mss_address = factory.LazyAttribute(lambda citizen: mss_address_for(citizen.ins))
 
 
 class ProfessionalFactory(factory.django.DjangoModelFactory):

@@ -7,7 +7,7 @@ modified, so running it again changes nothing.
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
@@ -16,6 +16,7 @@ from django.db import transaction
 from mes.comptes.identifiers import ins_key, luhn_complete
 from mes.comptes.models import (
     Citizen,
+    CitizenStatus,
     CommissionMember,
     CommissionSeat,
     Membership,
@@ -25,10 +26,12 @@ from mes.comptes.models import (
     Role,
     Sex,
     User,
+    mss_address_for,
 )
 
 DEMO_PASSWORD = "MonEspaceSante-demo-2026"  # noqa: S105 - fictional accounts, printed on purpose
 DEMO_DOMAIN = "demo.monespacesante.localhost"
+ACTIVATION_DATE = datetime(2022, 2, 3, 9, 30, tzinfo=UTC)
 
 
 def demo_totp_secret(email: str) -> str:
@@ -112,6 +115,15 @@ def _user(local: str, role: str, first: str, last: str) -> tuple[User, bool]:
     return user, True
 
 
+def _space(ins: str, department: str) -> dict:
+    return {
+        "department": department,
+        "status": CitizenStatus.ACTIVATED,
+        "activated_at": ACTIVATION_DATE,
+        "mss_address": mss_address_for(ins),
+    }
+
+
 @transaction.atomic
 def demo_population_create() -> list[DemoLogin]:
     """Create the demo population (idempotent) and return one login per role."""
@@ -129,6 +141,7 @@ def demo_population_create() -> list[DemoLogin]:
                 "sex": sex,
                 "birthplace_code": f"{dept}{commune}",
                 "contact_email": user.email,
+                **_space(ins, dept),
             },
         )
         if index == 0:
@@ -143,6 +156,7 @@ def demo_population_create() -> list[DemoLogin]:
                 "birth_date": birth,
                 "sex": sex,
                 "birthplace_code": f"{dept}{commune}",
+                **_space(ins, dept),
             },
         )
         if created:

@@ -8,6 +8,7 @@ seat, citizen INS identity).
 import uuid
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -81,10 +82,86 @@ class Sex(models.TextChoices):
     OTHER = "I", _("Indéterminé")
 
 
+class CitizenStatus(models.TextChoices):
+    """Lifecycle of a space (décret 2021-1048): see ``mes.comptes.services.lifecycle`` for the transitions."""
+
+    IMPORTED = "imported", _("À notifier")
+    NOTIFIED = "notified", _("Notifié")
+    ACTIVATED = "activated", _("Activé")
+    OPPOSED = "opposed", _("Opposé")
+    CREATED_AUTOMATICALLY = "created_automatically", _("Créé automatiquement")
+    CLOSED = "closed", _("Fermé")
+
+
+class ClosureReason(models.TextChoices):
+    PERSON = "person", _("À la demande de la personne")
+    DEATH = "death", _("Décès")
+
+
+class NotificationChannel(models.TextChoices):
+    EMAIL = "email", _("Courriel")
+    LETTER = "letter", _("Courrier")
+
+
+class Wave(models.Model):
+    """A wave of the opt-out campaign: the insured people of some départements, imported then notified."""
+
+    class Status(models.TextChoices):
+        IMPORTING = "importing", _("Import en cours")
+        IMPORT_FAILED = "import_failed", _("Import refusé")
+        IMPORTED = "imported", _("Importée")
+        NOTIFYING = "notifying", _("Notification en cours")
+        NOTIFIED = "notified", _("Notifiée")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("nom"), max_length=200)
+    departments = ArrayField(models.CharField(max_length=3), verbose_name=_("départements"), default=list)
+    status = models.CharField(_("état"), max_length=16, choices=Status.choices, default=Status.IMPORTING)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    source_filename = models.CharField(_("fichier importé"), max_length=255, blank=True)
+    total_lines = models.PositiveIntegerField(_("lignes du fichier"), default=0)
+    processed_lines = models.PositiveIntegerField(_("lignes traitées"), default=0)
+    imported_count = models.PositiveIntegerField(_("personnes importées"), default=0)
+    duplicate_count = models.PositiveIntegerField(_("personnes déjà connues"), default=0)
+    rejected_count = models.PositiveIntegerField(_("lignes rejetées"), default=0)
+    rejected_report = models.FileField(_("rapport des lignes rejetées"), upload_to="campagnes/rejets/", blank=True)
+    error_message = models.TextField(_("erreur"), blank=True)
+    notified_at = models.DateTimeField(_("notifiée le"), null=True, blank=True)
+    deadline = models.DateTimeField(_("échéance"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("vague de notification")
+        verbose_name_plural = _("vagues de notification")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LetterBatch(models.Model):
+    """One PDF of printable letters (a page per person) for the people of a wave without an e-mail address."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="letter_batches")
+    number = models.PositiveIntegerField(_("numéro de lot"))
+    file = models.FileField(_("fichier PDF"), upload_to="campagnes/courriers/")
+    people_count = models.PositiveIntegerField(_("nombre de courriers"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("lot de courriers")
+        verbose_name_plural = _("lots de courriers")
+        constraints = [models.UniqueConstraint(fields=["wave", "number"], name="letter_batch_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.wave} — lot {self.number}"
+
+
 class Citizen(models.Model):
     """An insured person, identified by the matricule INS and the birth traits of the INS referential.
 
-    A minor child has no ``user`` of their own: the legal representatives manage the space.
+    A minor child has no ``user`` of their own: the legal representatives manage the space. A person imported by a
+    campaign has no ``user`` either until they activate their space.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -103,6 +180,27 @@ class Citizen(models.Model):
     legal_representatives = models.ManyToManyField(
         User, blank=True, related_name="represented_citizens", verbose_name=_("représentants légaux")
     )
+    # Lifecycle (opt-out creation, décret 2021-1048).
+    status = models.CharField(_("état"), max_length=24, choices=CitizenStatus.choices, default=CitizenStatus.ACTIVATED)
+    department = models.CharField(_("département"), max_length=3, blank=True)
+    wave = models.ForeignKey(Wave, null=True, blank=True, on_delete=models.PROTECT, related_name="citizens")
+    notification_channel = models.CharField(
+        _("canal de notification"), max_length=8, choices=NotificationChannel.choices, blank=True
+    )
+    notified_at = models.DateTimeField(_("notifié le"), null=True, blank=True)
+    deadline = models.DateTimeField(_("échéance de création automatique"), null=True, blank=True)
+    activated_at = models.DateTimeField(_("activé le"), null=True, blank=True)
+    opposed_at = models.DateTimeField(_("opposition le"), null=True, blank=True)
+    auto_created_at = models.DateTimeField(_("créé automatiquement le"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("fermé le"), null=True, blank=True)
+    closure_reason = models.CharField(_("motif de fermeture"), max_length=8, choices=ClosureReason.choices, blank=True)
+    content_deletion_due_at = models.DateTimeField(_("suppression du contenu prévue le"), null=True, blank=True)
+    content_deleted_at = models.DateTimeField(_("contenu supprimé le"), null=True, blank=True)
+    mss_address = models.CharField(_("adresse de messagerie santé"), max_length=40, blank=True)
+    # One-time activation/opposition code of the letter or e-mail: only its hash is kept.
+    code_hash = models.CharField(max_length=128, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    code_failures = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         verbose_name = _("usager")
@@ -125,8 +223,12 @@ class Citizen(models.Model):
         return self.used_first_name or self.first_names.split(" ")[0]
 
     @property
-    def mss_address(self) -> str:
-        return f"{self.ins}@patient.mssante.fr"
+    def has_space(self) -> bool:
+        return self.status in (CitizenStatus.ACTIVATED, CitizenStatus.CREATED_AUTOMATICALLY)
+
+
+def mss_address_for(ins: str) -> str:
+    return f"{ins}@patient.mssante.fr"
 
 
 class Profession(models.TextChoices):

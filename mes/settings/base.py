@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "dsfr",
     "widget_tweaks",
     "allauth",
@@ -336,3 +337,12 @@ else:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Opt-out creation of the spaces (décret 2021-1048) ---
+# Delay after sending the notification before automatic creation, on calendar months (seed: 1 month + 10 days).
+OPTOUT_DELAY_MONTHS = env_int("OPTOUT_DELAY_MONTHS", 1, minimum=0)
+OPTOUT_DELAY_DAYS = env_int("OPTOUT_DELAY_DAYS", 10, minimum=0)
+# A space closed at the person's request keeps its content this long (they may change their mind), then a job
+# deletes it; a space closed on death is archived for CLOSED_SPACE_ARCHIVE_YEARS.
+SPACE_CLOSURE_GRACE_DAYS = env_int("SPACE_CLOSURE_GRACE_DAYS", 30, minimum=0)
+CLOSED_SPACE_ARCHIVE_YEARS = env_int("CLOSED_SPACE_ARCHIVE_YEARS", 10, minimum=1)

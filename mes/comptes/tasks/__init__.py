@@ -1,0 +1,1 @@
+"""Celery tasks of mes.comptes, one module per concern; importing them here registers them with Celery."""

@@ -1,0 +1,1 @@
+"""Pages of mes.comptes, one module per audience or concern."""
