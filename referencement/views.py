@@ -4,8 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from mes.acces.policy import role_required
-from mes.comptes.models import CommissionMember, Role
-from mes.comptes.selectors import commission_members, organisations_of
+from mes.comptes.models import Role
+from mes.comptes.selectors import commission_member_of, commission_members, organisations_of
 
 
 @role_required(Role.EDITOR)
@@ -16,7 +16,7 @@ def editor_home(request: HttpRequest) -> HttpResponse:
 @role_required(Role.COMMISSION)
 def commission_home(request: HttpRequest) -> HttpResponse:
     context = {
-        "member": CommissionMember.objects.filter(user=request.user).first(),
+        "member": commission_member_of(request.user),
         "members": commission_members(),
     }
     return render(request, "commission/home.html", context)
