@@ -1,0 +1,139 @@
+"""Throughput of the campaign import against PostgreSQL's own limit, raw COPY.
+
+A valid CSV of insured people (1 million lines by default) is generated in a temporary file. Each round measures,
+side by side on the same file:
+- raw COPY: ``COPY ... FROM STDIN (FORMAT csv, DELIMITER ';', HEADER)`` of the file into a plain table of nine text
+  columns, streamed from Python by blocks of 1 MiB (no check at all);
+- our path: ``wave_import`` (mes.comptes.services.campaigns), the service the import task runs: decoding, COPY into
+  the staging table, set-based checks, INSERT into comptes_citizen with its indexes, the journal row, then
+  ``SET CONSTRAINTS ALL IMMEDIATE`` so that the deferred foreign-key checks of the commit are paid inside the timing.
+
+Each measured import runs inside a transaction that is rolled back (the journal is append-only, so nothing could be
+deleted afterwards): the benchmark leaves no citizen, wave or journal row behind, and drops its table and files. The
+tables are vacuumed between rounds (not timed), so that a round does not pay for the dead rows of the previous one.
+
+Run: python bench/campaign_import.py [lines] [rounds]
+"""
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings.dev")
+
+import django
+
+django.setup()
+
+from django.core.files import File  # noqa: E402
+from django.core.files.storage import default_storage  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from mes.comptes.identifiers import ins_key  # noqa: E402
+from mes.comptes.services.campaigns import COLUMNS, wave_create, wave_import  # noqa: E402
+
+BLOCK = 1 << 20
+DEPARTMENTS = ("31", "44", "80")
+
+
+def write_csv(path: Path, lines: int) -> None:
+    """``lines`` valid, distinct people: one in three without e-mail address."""
+    start = date(1940, 1, 1)
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        out.write(";".join(COLUMNS) + "\n")
+        for n in range(lines):
+            birth = start + timedelta(days=n % 25_000)
+            sex = 1 + n % 2
+            department = DEPARTMENTS[n % 3]
+            commune = f"{(n // 3) % 1000:03d}"
+            order = f"{(n // 3000) % 1000:03d}"
+            nir = f"{sex}{birth:%y%m}{department}{commune}{order}"
+            email = f"personne{n}@exemple.fr" if n % 3 else ""
+            out.write(
+                f"{nir}{ins_key(nir)};NOM{n};Prénom{n} Second;{birth:%d/%m/%Y};{'MF'[n % 2]};"
+                f"{department}{commune};{department};{email};06{n % 100_000_000:08d}\n"
+            )
+
+
+def raw_copy(path: Path) -> float:
+    with transaction.atomic(), connection.cursor() as cursor:
+        start = time.perf_counter()
+        with (
+            path.open("rb") as source,
+            cursor.copy("COPY bench_campaign_plain FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER)") as copy,
+        ):
+            while block := source.read(BLOCK):
+                copy.write(block)
+        elapsed = time.perf_counter() - start
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def our_import(path: Path) -> tuple[float, int]:
+    with transaction.atomic():
+        wave = wave_create(name="bench", departments=list(DEPARTMENTS), source_filename=path.name, actor=None)
+        with path.open("rb") as source:
+            name = default_storage.save(f"campagnes/imports/bench-{wave.public_id}.csv", File(source))
+        try:
+            start = time.perf_counter()
+            wave = wave_import(wave_id=wave.pk, source_name=name, actor=None)
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            elapsed = time.perf_counter() - start
+        finally:
+            if default_storage.exists(name):
+                default_storage.delete(name)
+            if wave.rejected_report:
+                wave.rejected_report.delete(save=False)
+        if wave.status != "imported" or wave.rejected_count:
+            raise SystemExit(f"import failed: {wave.status} {wave.error_message} ({wave.rejected_count} rejected)")
+        transaction.set_rollback(True)
+    return elapsed, wave.imported_count
+
+
+def vacuum() -> None:
+    """A rolled-back round leaves dead rows and index entries behind (the same INS each round): without this, each
+    round would check its unique index against the previous rounds' dead entries. Not timed."""
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM comptes_citizen")
+        cursor.execute("VACUUM bench_campaign_plain")
+
+
+def main() -> int:
+    lines = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "campagne.csv"
+        write_csv(path, lines)
+        size = path.stat().st_size
+        columns = ", ".join(f"{name} text" for name in COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_campaign_plain")
+            cursor.execute(f"CREATE TABLE bench_campaign_plain ({columns})")
+        try:
+            raw_rates, our_rates = [], []
+            for _ in range(rounds):
+                raw_rates.append(lines / raw_copy(path))
+                elapsed, imported = our_import(path)
+                if imported != lines:
+                    raise SystemExit(f"imported {imported} of {lines} lines")
+                our_rates.append(lines / elapsed)
+                vacuum()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TABLE IF EXISTS bench_campaign_plain")
+    raw_rate, our_rate = statistics.median(raw_rates), statistics.median(our_rates)
+    print(f"lines: {lines:,} ({size / 1024**2:.0f} MiB), rounds: {rounds}")
+    print(f"raw COPY into a plain table: {raw_rate:12,.0f} rows/s (median)")
+    print(f"campaign import (service):   {our_rate:12,.0f} rows/s (median)")
+    print(f"GOAL import_vs_copy {our_rate / raw_rate:.2f} target >= 0.30")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
