@@ -11,7 +11,10 @@ from datetime import UTC, date, datetime
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Min
+from django.utils import timezone
 
 from mes.comptes.identifiers import ins_key, luhn_complete
 from mes.comptes.models import (
@@ -26,6 +29,7 @@ from mes.comptes.models import (
     Role,
     Sex,
     User,
+    Wave,
     mss_address_for,
 )
 
@@ -182,6 +186,7 @@ def demo_population_create() -> list[DemoLogin]:
         if created:
             CommissionMember.objects.create(user=user, seat=seat)
     _user("admin", Role.ADMIN, "Alex", "ADMINISTRATEUR")
+    pilot_wave_create()
     return demo_logins()
 
 
@@ -199,3 +204,116 @@ def demo_logins() -> list[DemoLogin]:
         has_totp = Authenticator.objects.filter(user__email=email, type=Authenticator.Type.TOTP).exists()
         logins.append(DemoLogin(role, email, DEMO_PASSWORD, demo_totp_secret(email) if has_totp else None))
     return logins
+
+
+# --- The pilot wave: fictional notified people, so that the statistics page has something to show ---
+
+PILOT_WAVE_NAME = "Vague pilote"
+PILOT_DEPARTMENTS = ("31", "44", "80")
+PILOT_PEOPLE = 10_000
+# The pilot's figures (DOMAIN.md §4): 3.63 % activated, 0.41 % opposed, exactly, out of PILOT_PEOPLE.
+PILOT_ACTIVATED = 363
+PILOT_OPPOSED = 41
+# Days between the first letters of each département and today: the first two have passed their deadline
+# (their silent people are created automatically), the last one is still within it (pending).
+PILOT_STARTS_DAYS_AGO = {"31": 75, "44": 55, "80": 25}
+
+# One statement for the whole wave. Person n (0-based) lives in département n % 3; a multiplication by 7919 (prime
+# to 10,000) permutes 0..9,999, so "activated" and "opposed" get exactly their share, spread over the départements.
+# Matricules INS: communes 700-733 and orders 001-100, which no other demo person uses; the key is computed here.
+_PILOT_SQL = """
+WITH people AS (
+    SELECT n, n / 3 AS k, (%(departments)s::text[])[1 + n %% 3] AS dept,
+           (n * 7919) %% %(people)s AS draw,
+           (%(starts)s::int[])[1 + n %% 3] AS start_days_ago
+    FROM generate_series(0, %(people)s - 1) n
+),
+identities AS (
+    SELECT p.*,
+           (1 + n %% 2)::text || lpad((40 + n %% 60)::text, 2, '0') || lpad((1 + n %% 12)::text, 2, '0') || dept
+             || lpad((700 + k / 100)::text, 3, '0') || lpad((1 + k %% 100)::text, 3, '0') AS nir,
+           %(today)s::timestamptz - make_interval(days => start_days_ago - (k %% 5)) + interval '9 hours' AS notified_at
+    FROM people p
+),
+lifecycle AS (
+    SELECT i.*,
+           notified_at + make_interval(months => %(months)s, days => %(days)s) AS deadline,
+           -- Most people answer in the first days: a quadratic spread over 0-18 days.
+           notified_at + make_interval(days => ((n * 37) %% 20) * ((n * 37) %% 20) / 20, hours => (n %% 9))
+             AS answered_at,
+           CASE WHEN draw < %(activated)s THEN 'activated'
+                WHEN draw < %(activated)s + %(opposed)s THEN 'opposed'
+                WHEN notified_at + make_interval(months => %(months)s, days => %(days)s) <= %(today)s::timestamptz
+                THEN 'created_automatically'
+                ELSE 'notified' END AS status
+    FROM identities i
+)
+INSERT INTO comptes_citizen (
+    public_id, user_id, ins, birth_name, first_names, used_first_name, birth_date, sex, birthplace_code,
+    contact_email, contact_phone, status, department, wave_id, notification_channel, notified_at, deadline,
+    activated_at, opposed_at, auto_created_at, closed_at, closure_reason, content_deletion_due_at,
+    content_deleted_at, mss_address, code_hash, code_expires_at, code_failures
+)
+SELECT md5('mes-demo-pilote-' || n)::uuid, NULL,
+       nir || lpad((97 - nir::bigint %% 97)::text, 2, '0'),
+       (ARRAY['MARTIN','BERNARD','THOMAS','PETIT','ROBERT','RICHARD','DUBOIS','MOREAU','LAURENT','SIMON',
+              'MICHEL','GARCIA','DAVID','BERTRAND','ROUX','VINCENT','FOURNIER','MOREL','GIRARD','ANDRE'])[1 + n %% 20],
+       CASE WHEN n %% 2 = 0
+            THEN (ARRAY['Jean','Michel','Pierre','Nicolas','Thomas','Karim','Louis','Yannick'])[1 + n / 2 %% 8]
+            ELSE (ARRAY['Marie','Nathalie','Isabelle','Sandrine','Aïcha','Sophie','Julie','Maëlle'])[1 + n / 2 %% 8]
+       END,
+       '',
+       make_date(1940 + n %% 60, 1 + n %% 12, 1 + n %% 28),
+       CASE WHEN n %% 2 = 0 THEN 'M' ELSE 'F' END,
+       dept || lpad((700 + k / 100)::text, 3, '0'),
+       CASE WHEN n %% 10 < 6 THEN 'pilote' || n || '@' || %(domain)s ELSE '' END, '',
+       status, dept, %(wave)s,
+       CASE WHEN n %% 10 < 6 THEN 'email' ELSE 'letter' END,
+       notified_at, deadline,
+       CASE WHEN status = 'activated' THEN answered_at END,
+       CASE WHEN status = 'opposed' THEN answered_at END,
+       CASE WHEN status = 'created_automatically' THEN deadline END,
+       NULL, '', NULL, NULL,
+       CASE WHEN status IN ('activated', 'created_automatically')
+            THEN nir || lpad((97 - nir::bigint %% 97)::text, 2, '0') || '@patient.mssante.fr' ELSE '' END,
+       '', NULL, 0
+FROM lifecycle
+ON CONFLICT (ins) DO NOTHING
+"""
+
+
+def pilot_wave_create() -> Wave:
+    """The « Vague pilote » over départements 31, 44 and 80, with its people, created once (one INSERT)."""
+    existing = Wave.objects.filter(name=PILOT_WAVE_NAME).first()
+    if existing is not None:
+        return existing
+    today = timezone.localdate()
+    wave = Wave.objects.create(
+        name=PILOT_WAVE_NAME,
+        departments=list(PILOT_DEPARTMENTS),
+        status=Wave.Status.NOTIFIED,
+        source_filename="pilote-31-44-80.csv",
+        total_lines=PILOT_PEOPLE,
+        processed_lines=PILOT_PEOPLE,
+        imported_count=PILOT_PEOPLE,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PILOT_SQL,
+            {
+                "departments": list(PILOT_DEPARTMENTS),
+                "starts": [PILOT_STARTS_DAYS_AGO[d] for d in PILOT_DEPARTMENTS],
+                "people": PILOT_PEOPLE,
+                "activated": PILOT_ACTIVATED,
+                "opposed": PILOT_OPPOSED,
+                "today": timezone.make_aware(datetime.combine(today, datetime.min.time())),
+                "months": settings.OPTOUT_DELAY_MONTHS,
+                "days": settings.OPTOUT_DELAY_DAYS,
+                "domain": DEMO_DOMAIN,
+                "wave": wave.pk,
+            },
+        )
+    bounds = Citizen.objects.filter(wave=wave).aggregate(first=Min("notified_at"), last=Max("deadline"))
+    wave.notified_at, wave.deadline = bounds["first"], bounds["last"]
+    wave.save(update_fields=["notified_at", "deadline"])
+    return wave

@@ -1,13 +1,16 @@
 """`manage.py demo`: a realistic population, created once; running it again changes nothing."""
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from mes.comptes.demo import PILOT_PEOPLE, PILOT_WAVE_NAME
 from mes.comptes.identifiers import validate_ins, validate_rpps, validate_siret
-from mes.comptes.models import Citizen, CommissionMember, Organisation, ProfessionalProfile, Role, User
+from mes.comptes.models import Citizen, CommissionMember, Organisation, ProfessionalProfile, Role, User, Wave
+from mes.comptes.selectors_stats import campaign_tables, campaign_timeline
 
 TABLES = [
     "comptes_user",
@@ -17,6 +20,7 @@ TABLES = [
     "comptes_organisation",
     "comptes_membership",
     "comptes_commissionmember",
+    "comptes_wave",
     "mfa_authenticator",
 ]
 
@@ -43,7 +47,7 @@ def test_demo_population_is_valid_and_idempotent():
         assert "@demo.monespacesante.localhost" in out.getvalue()
     for citizen in Citizen.objects.all():
         validate_ins(citizen.ins)
-    children = Citizen.objects.filter(user__isnull=True)
+    children = Citizen.objects.filter(user__isnull=True, wave__isnull=True)  # the pilot wave's people have no account
     assert children.count() >= 2
     assert all(child.legal_representatives.exists() for child in children)
     assert ProfessionalProfile.objects.values("profession").distinct().count() >= 3
@@ -55,3 +59,20 @@ def test_demo_population_is_valid_and_idempotent():
         assert organisation.memberships.exists()
     assert CommissionMember.objects.count() >= 7
     assert "clé TOTP" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_demo_pilot_wave_shows_the_pilot_figures():
+    call_command("demo", stdout=StringIO())
+    wave = Wave.objects.get(name=PILOT_WAVE_NAME)
+    assert wave.departments == ["31", "44", "80"]
+    tables = campaign_tables()
+    (pilot,) = [row for row in tables.waves if row.label == PILOT_WAVE_NAME]
+    assert pilot.notified == PILOT_PEOPLE >= 2_000
+    assert (pilot.activation_rate, pilot.opposition_rate) == (Decimal("3.63"), Decimal("0.41"))
+    assert pilot.auto_created and pilot.pending  # one département past its deadline, one still within
+    assert {row.key for row in tables.departments} >= {"31", "44", "80"}
+    for citizen in Citizen.objects.filter(wave=wave).order_by("?")[:500]:
+        validate_ins(citizen.ins)
+        assert citizen.notified_at and citizen.deadline > citizen.notified_at
+    assert len(campaign_timeline().points) > 10
