@@ -21,9 +21,21 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     timezone="Europe/Paris",
     beat_schedule={
+        "spaces-create-automatically-daily": {
+            "task": "mes.comptes.tasks.optout.spaces_create_automatically",
+            "schedule": crontab(hour=1, minute=0),
+        },
         "journal-verify-nightly": {
             "task": "mes.acces.tasks.journal_verify",
             "schedule": crontab(hour=3, minute=15),
+        },
+        "spaces-delete-content-due-daily": {
+            "task": "mes.comptes.tasks.spaces_delete_content_due",
+            "schedule": crontab(hour=2, minute=30),
+        },
+        "majority-release-daily": {
+            "task": "mes.comptes.tasks.majority_release",
+            "schedule": crontab(hour=0, minute=30),
         },
     },
 )

@@ -1,16 +1,22 @@
 """The navigation of the header, per role."""
 
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from mes.comptes.models import Role
+from mes.comptes.selectors_profiles import profile_switcher
 
 _NAVIGATION = {
-    Role.CITIZEN: [(_("Mon espace"), "citizen_home")],
+    Role.CITIZEN: [(_("Mon espace"), "citizen_home"), (_("Paramètres"), "citizen_settings")],
     Role.PROFESSIONAL: [(_("Espace professionnel"), "pro_home")],
     Role.EDITOR: [(_("Portail éditeurs"), "editor_home")],
     Role.COMMISSION: [(_("Commission de référencement"), "commission_home")],
-    Role.ADMIN: [(_("Administration"), "admin:index")],
+    Role.ADMIN: [
+        (_("Administration"), "admin:index"),
+        (_("Campagnes"), "campaign_list"),
+        (_("Statistiques"), "campaign_statistics"),
+    ],
 }
 
 
@@ -28,4 +34,5 @@ def navigation(request) -> dict:
                 "current": request.path.startswith(reverse("mfa_index")),
             }
         )
-    return {"main_navigation": items}
+    # Lazy: the query runs once per page, and only when the header of a citizen's page shows the switcher.
+    return {"main_navigation": items, "profile_switcher": SimpleLazyObject(lambda: profile_switcher(request))}

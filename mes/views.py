@@ -6,10 +6,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from mes.acces.policy import forbidden, home_url_for
+from mes.acces.policy import forbidden, home_url_for, majority_cutoff
 from mes.acces.selectors import journal_for_citizen
 from mes.comptes.models import Role
 from mes.comptes.selectors import citizen_of, represented_citizens
+from mes.comptes.selectors_profiles import active_citizen, spaces_come_of_age
 from mes.health import broker_status
 
 
@@ -19,10 +20,16 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "landing.html")
     if request.user.role != Role.CITIZEN:
         return forbidden(request)
-    citizen = citizen_of(request.user)
+    # The space shown is the one the account acts for: its own, or a minor child's chosen in the header.
+    citizen = active_citizen(request)
+    acting_for_child = citizen is not None and citizen.user_id != request.user.pk
     context = {
         "citizen": citizen,
-        "children": represented_citizens(request.user),
+        "acting_for_child": acting_for_child,
+        "own_citizen": citizen_of(request.user) if acting_for_child else citizen,
+        "children": [] if acting_for_child else represented_citizens(request.user),
+        "majority_cutoff": majority_cutoff(),
+        "come_of_age": [] if acting_for_child else spaces_come_of_age(request.user),
         "recent_events": journal_for_citizen(citizen, limit=5) if citizen else [],
     }
     return render(request, "citizen/home.html", context)

@@ -20,6 +20,12 @@ PUBLIC_ROUTES = {
     "api_docs",
     "api_redoc",
     "fhir_metadata",
+    # The citizen's letter code answers for these (see tests/comptes/test_space_*.py).
+    "space_activate",
+    "space_activate_credentials",
+    "space_oppose",
+    "space_oppose_done",
+    "space_closed",
 }
 # Route families that enforce their own access: allauth (sign-in, MFA), the OAuth2 provider, the Django admin.
 DELEGATED_PREFIXES = ("compte/", "o/", "admin/")

@@ -6,12 +6,15 @@ closed: an unknown role or an anonymous user is refused.
 """
 
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 
+from dateutil.relativedelta import relativedelta
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 
 from mes.comptes.models import Role
 
@@ -54,3 +57,26 @@ def role_required(*roles: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+MAJORITY_AGE = 18
+
+
+def majority_cutoff(today: date | None = None) -> date:
+    """People born on or before this date are adults today (born 29 February: adults on 1 March)."""
+    return (today or timezone.localdate()) - relativedelta(years=MAJORITY_AGE)
+
+
+def may_act_for(user, citizen) -> bool:
+    """May ``user`` open ``citizen``'s space: their own, or a minor child whose legal representative they are.
+
+    Fails closed: anyone but an active citizen account is refused, and so is a representative once the child
+    has come of age, even before the daily majority job has removed the link.
+    """
+    if citizen is None or not user_has_role(user, (Role.CITIZEN,)):
+        return False
+    if citizen.user_id is not None and citizen.user_id == user.pk:
+        return True
+    if citizen.birth_date <= majority_cutoff():
+        return False
+    return citizen.legal_representatives.filter(pk=user.pk).exists()

@@ -168,7 +168,9 @@ class Citizen(models.Model):
     user = models.OneToOneField(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="citizen", verbose_name=_("compte")
     )
-    ins = models.CharField(_("matricule INS"), max_length=15, unique=True, validators=[validate_ins])
+    # Unique through a constraint (below), not ``unique=True``: that would add a second, LIKE-pattern index that
+    # exact INS lookups never use and every mass import would pay for.
+    ins = models.CharField(_("matricule INS"), max_length=15, validators=[validate_ins])
     birth_name = models.CharField(_("nom de naissance"), max_length=100)
     first_names = models.CharField(_("prénoms de naissance"), max_length=200)
     used_first_name = models.CharField(_("prénom utilisé"), max_length=100, blank=True)
@@ -213,6 +215,29 @@ class Citizen(models.Model):
                 condition=models.Q(birthplace_code__regex=r"^[0-9]([0-9]|A|B)[0-9]{3}$"),
                 name="citizen_birthplace_format",
             ),
+            models.UniqueConstraint(fields=["ins"], name="citizen_ins_unique"),
+            models.CheckConstraint(condition=models.Q(status__in=CitizenStatus.values), name="citizen_status_valid"),
+            # A space that exists (activated or created automatically) has its MSS address.
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["activated", "created_automatically"]) | ~models.Q(mss_address=""),
+                name="citizen_created_has_mss",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="notified") | models.Q(notified_at__isnull=False, deadline__isnull=False),
+                name="citizen_notified_has_deadline",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="closed") | models.Q(closed_at__isnull=False),
+                name="citizen_closed_has_date",
+            ),
+        ]
+        indexes = [
+            # The automatic creation job walks the people still waiting, by id range.
+            models.Index(fields=["deadline", "id"], condition=models.Q(status="notified"), name="citizen_waiting_idx"),
+            models.Index(fields=["wave", "status"], name="citizen_wave_status_idx"),
+            models.Index(fields=["department", "status"], name="citizen_department_status_idx"),
+            # Activation by birth traits (without the INS) looks people up by these.
+            models.Index(fields=["birth_date", "birthplace_code"], name="citizen_birth_traits_idx"),
         ]
 
     def __str__(self) -> str:

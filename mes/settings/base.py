@@ -346,3 +346,21 @@ OPTOUT_DELAY_DAYS = env_int("OPTOUT_DELAY_DAYS", 10, minimum=0)
 # deletes it; a space closed on death is archived for CLOSED_SPACE_ARCHIVE_YEARS.
 SPACE_CLOSURE_GRACE_DAYS = env_int("SPACE_CLOSURE_GRACE_DAYS", 30, minimum=0)
 CLOSED_SPACE_ARCHIVE_YEARS = env_int("CLOSED_SPACE_ARCHIVE_YEARS", 10, minimum=1)
+
+# --- Campaigns (mes.comptes.services.campaigns) ---
+# Largest CSV of insured people accepted, checked on Content-Length before the body is read and while it streams.
+CAMPAIGN_IMPORT_MAX_BYTES = env_int("CAMPAIGN_IMPORT_MAX_BYTES", 1024**3, minimum=1024)
+# Pages (one per person) of one printable PDF of letters; people notified per transaction; e-mails per connection.
+CAMPAIGN_LETTER_BATCH_SIZE = env_int("CAMPAIGN_LETTER_BATCH_SIZE", 5_000, minimum=1)
+CAMPAIGN_NOTIFY_CHUNK = env_int("CAMPAIGN_NOTIFY_CHUNK", 10_000, minimum=1)
+CAMPAIGN_EMAIL_BATCH_SIZE = env_int("CAMPAIGN_EMAIL_BATCH_SIZE", 500, minimum=1)
+# Public address of the portal, printed in the letters and e-mails (the citizen pages /activer/ and /opposition/).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "https://www.monespacesante.fr").rstrip("/")
+# Uploads: files above 2.5 MB are written to a temporary file while they stream (never held in memory).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", None)
+FILE_UPLOAD_PERMISSIONS = 0o640
