@@ -5,7 +5,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from mes.comptes.models import Role
-from mes.comptes.selectors_profiles import profile_switcher
+from mes.comptes.selectors.profiles import profile_switcher
 
 _NAVIGATION = {
     Role.CITIZEN: [(_("Mon espace"), "citizen_home"), (_("Paramètres"), "citizen_settings")],

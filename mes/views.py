@@ -10,7 +10,7 @@ from mes.acces.policy import forbidden, home_url_for, majority_cutoff
 from mes.acces.selectors import journal_for_citizen
 from mes.comptes.models import Role
 from mes.comptes.selectors import citizen_of, represented_citizens
-from mes.comptes.selectors_profiles import active_citizen, spaces_come_of_age
+from mes.comptes.selectors.profiles import active_citizen, spaces_come_of_age
 from mes.health import broker_status
 
 

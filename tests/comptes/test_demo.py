@@ -10,7 +10,7 @@ from django.db import connection
 from mes.comptes.demo import PILOT_PEOPLE, PILOT_WAVE_NAME
 from mes.comptes.identifiers import validate_ins, validate_rpps, validate_siret
 from mes.comptes.models import Citizen, CommissionMember, Organisation, ProfessionalProfile, Role, User, Wave
-from mes.comptes.selectors_stats import campaign_tables, campaign_timeline
+from mes.comptes.selectors.stats import campaign_tables, campaign_timeline
 
 TABLES = [
     "comptes_user",

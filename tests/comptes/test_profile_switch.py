@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from mes.acces.models import JournalEntry
 from mes.acces.policy import may_act_for
-from mes.comptes.selectors_profiles import ACTIVE_PROFILE_SESSION_KEY
+from mes.comptes.selectors.profiles import ACTIVE_PROFILE_SESSION_KEY
 from tests.factories import CitizenFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

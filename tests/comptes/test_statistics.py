@@ -10,7 +10,7 @@ from django.db import connection
 from django.urls import reverse
 
 from mes.comptes.models import CitizenStatus, Wave
-from mes.comptes.selectors_stats import campaign_tables, campaign_timeline
+from mes.comptes.selectors.stats import campaign_tables, campaign_timeline
 from mes.comptes.views.statistics import csv_safe, french_percent
 from tests.factories import CitizenFactory
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from mes.acces.policy import forbidden, role_required
 from mes.comptes.models import Citizen, Role
-from mes.comptes.selectors_profiles import ACTIVE_PROFILE_SESSION_KEY, active_citizen, switchable_profiles
+from mes.comptes.selectors.profiles import ACTIVE_PROFILE_SESSION_KEY, active_citizen, switchable_profiles
 from mes.comptes.services.profiles import profile_switch
 
 

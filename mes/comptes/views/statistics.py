@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from mes.acces.policy import role_required
 from mes.comptes.models import Role
-from mes.comptes.selectors_stats import CampaignRow, Timeline, campaign_tables, campaign_timeline
+from mes.comptes.selectors.stats import CampaignRow, Timeline, campaign_tables, campaign_timeline
 
 # The chart's drawing box (SVG user units); the SVG scales to the width of its container.
 CHART_WIDTH, CHART_HEIGHT = 720, 320
