@@ -12,8 +12,9 @@ from pypdf import PdfReader
 from mes.acces.models import JournalEntry
 from mes.comptes.codes import code_matches
 from mes.comptes.models import Citizen, CitizenStatus, NotificationChannel, Wave
-from mes.comptes.services.campaigns import CampaignError, wave_notify_run, wave_notify_start
+from mes.comptes.services.campaigns import CampaignError
 from mes.comptes.services.lifecycle import JOURNAL_ACTIONS, optout_deadline
+from mes.comptes.services.notification import wave_notify_run, wave_notify_start
 from mes.comptes.tasks.campaigns import campaign_notify
 from tests.comptes.test_campaign_import import HEADER, line, run_import
 

@@ -3,7 +3,8 @@
 from celery import shared_task
 
 from mes.comptes.models import User
-from mes.comptes.services.campaigns import wave_import, wave_notify_run
+from mes.comptes.services.campaigns import wave_import
+from mes.comptes.services.notification import wave_notify_run
 
 # A notification run hands over to a new task after this long, well within the task's time limit.
 NOTIFY_TIME_BUDGET = 10 * 60

@@ -22,9 +22,9 @@ from mes.comptes.services.campaigns import (
     progress_get,
     size_limit_message,
     wave_create,
-    wave_notify_start,
     wave_store_upload,
 )
+from mes.comptes.services.notification import wave_notify_start
 from mes.comptes.tasks.campaigns import campaign_import, campaign_notify
 
 # Room for the multipart envelope and the form's other fields around the file itself.
