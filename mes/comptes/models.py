@@ -179,6 +179,12 @@ class Citizen(models.Model):
     birthplace_code = models.CharField(_("code du lieu de naissance (INSEE)"), max_length=5)
     contact_email = models.EmailField(_("adresse électronique de contact"), blank=True)
     contact_phone = models.CharField(_("téléphone"), max_length=20, blank=True)
+    # Postal address, for the notification letter of people without a known e-mail address.
+    # (Database defaults too: set-based inserts that do not know the address need not name these columns.)
+    address_line = models.CharField(_("adresse"), max_length=200, blank=True, db_default="")
+    address_complement = models.CharField(_("complément d’adresse"), max_length=200, blank=True, db_default="")
+    postal_code = models.CharField(_("code postal"), max_length=5, blank=True, db_default="")
+    city = models.CharField(_("commune"), max_length=100, blank=True, db_default="")
     legal_representatives = models.ManyToManyField(
         User, blank=True, related_name="represented_citizens", verbose_name=_("représentants légaux")
     )
