@@ -8,12 +8,10 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -21,6 +19,7 @@ from django.db import connection
 from mes.acces.services import journal_verify_chain
 from mes.celery import app
 from mes.comptes.models import CitizenStatus as S
+from tests.celery_workers import start_worker, stop_workers
 from tests.comptes.optout_people import counts, notified_people
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,51 +41,11 @@ def _broker():
         pytest.skip("CELERY_BROKER_URL n'est pas défini : pas de broker pour un vrai worker.")
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["HOST"].startswith("/"):
-        return f"postgres://{quote(db['USER'])}@/{db['NAME']}?host={quote(db['HOST'])}"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}@{db['HOST']}{port}/{db['NAME']}"
-
-
 def _worker(queue: str, log: Path, *extra_config: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "mes.settings.test",
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": BROKER,
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "mes",
-        "worker",
-        "--pool=solo",
-        "-Q",
-        queue,
-        "--loglevel=INFO",
-        "--without-heartbeat",
-        "--without-gossip",
-        "--without-mingle",
-    ]
-    if extra_config:
-        command += ["--", *extra_config]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return start_worker(queue, output=log.open("w"), loglevel="INFO", extra_config=extra_config)
 
 
-def _stop(*workers: subprocess.Popen) -> None:
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+_stop = stop_workers
 
 
 def _wait_for(condition, what: str, timeout: float, *workers: subprocess.Popen, logs=()) -> None:

@@ -1,23 +1,15 @@
 """A real Celery worker process, against the configured broker, runs a task on the test database."""
 
-import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from mes.acces.models import JournalEntry
 from mes.acces.services import journal_append
 from mes.celery import app
-
-ROOT = Path(__file__).resolve().parents[2]
-BROKER = os.environ.get("CELERY_BROKER_URL")
+from tests.celery_workers import BROKER, start_worker, stop_workers
 
 
 def test_celery_configuration():
@@ -33,14 +25,6 @@ def test_celery_configuration():
         assert entry["task"] in app.tasks, name
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["HOST"].startswith("/"):
-        return f"postgres://{quote(db['USER'])}@/{db['NAME']}?host={quote(db['HOST'])}"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}@{db['HOST']}{port}/{db['NAME']}"
-
-
 @pytest.mark.worker
 @pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
 @pytest.mark.django_db(transaction=True)
@@ -49,34 +33,7 @@ def test_a_real_worker_runs_the_journal_verification():
         pytest.skip("CELERY_BROKER_URL n'est pas défini : pas de broker pour un vrai worker.")
     journal_append(actor=None, action="test.avant_worker")
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "mes.settings.test",
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": BROKER,
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "mes",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--loglevel=WARNING",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    worker = start_worker(queue, output=subprocess.PIPE)
     try:
         app.send_task("mes.acces.tasks.journal_verify", queue=queue)
         deadline = time.monotonic() + 60
@@ -90,8 +47,4 @@ def test_a_real_worker_runs_the_journal_verification():
         assert entry.details["ok"] is True
         assert entry.details["checked"] == 1
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_workers(worker)
