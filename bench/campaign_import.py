@@ -2,8 +2,8 @@
 
 A valid CSV of insured people (1 million lines by default) is generated in a temporary file. Each round measures,
 side by side on the same file:
-- raw COPY: ``COPY ... FROM STDIN (FORMAT csv, DELIMITER ';', HEADER)`` of the file into a plain table of nine text
-  columns, streamed from Python by blocks of 1 MiB (no check at all);
+- raw COPY: ``COPY ... FROM STDIN (FORMAT csv, DELIMITER ';', HEADER)`` of the file into a plain table of one text
+  column per CSV column, streamed from Python by blocks of 1 MiB (no check at all);
 - our path: ``wave_import`` (mes.comptes.services.campaigns), the service the import task runs: decoding, COPY into
   the staging table, set-based checks, INSERT into comptes_citizen with its indexes, the journal row, then
   ``SET CONSTRAINTS ALL IMMEDIATE`` so that the deferred foreign-key checks of the commit are paid inside the timing.
@@ -42,7 +42,7 @@ DEPARTMENTS = ("31", "44", "80")
 
 
 def write_csv(path: Path, lines: int) -> None:
-    """``lines`` valid, distinct people: one in three without e-mail address."""
+    """``lines`` valid, distinct people, each with a postal address: one in three without e-mail address."""
     start = date(1940, 1, 1)
     with path.open("w", encoding="utf-8", newline="\n") as out:
         out.write(";".join(COLUMNS) + "\n")
@@ -56,7 +56,9 @@ def write_csv(path: Path, lines: int) -> None:
             email = f"personne{n}@exemple.fr" if n % 3 else ""
             out.write(
                 f"{nir}{ins_key(nir)};NOM{n};Prénom{n} Second;{birth:%d/%m/%Y};{'MF'[n % 2]};"
-                f"{department}{commune};{department};{email};06{n % 100_000_000:08d}\n"
+                f"{department}{commune};{department};{email};06{n % 100_000_000:08d};"
+                f"{n % 200 + 1} rue de la République;{'Bâtiment B' if n % 5 == 0 else ''};"
+                f"{department}000;Ville{n % 1000}\n"
             )
 
 

@@ -23,7 +23,8 @@ def ins(order: int, *, department: str = "31", sex: str = Sex.FEMALE, birth: dat
     return make_ins(sex=sex, birth=birth, department=department, commune="555", order=order)
 
 
-def line(order: int, *, email: str = "", department: str = "31", **overrides) -> str:
+def line(order: int, *, email: str = "", department: str = "31", columns=COLUMNS, **overrides) -> str:
+    """One valid line (with a postal address: a person without e-mail gets a letter), in the order of ``columns``."""
     fields = {
         "ins": ins(order, department=department),
         "nom_naissance": f"NOM{order}",
@@ -34,9 +35,13 @@ def line(order: int, *, email: str = "", department: str = "31", **overrides) ->
         "departement": department,
         "email": email,
         "telephone": "",
+        "adresse": f"{order} rue des Lilas",
+        "complement_adresse": "",
+        "code_postal": "31000",
+        "commune": "Toulouse",
     }
     fields.update(overrides)
-    return ";".join(fields[name] for name in COLUMNS)
+    return ";".join(fields[name] for name in columns)
 
 
 def run_import(content: str | bytes, *, departments=(), actor=None) -> Wave:
@@ -249,3 +254,98 @@ def test_end_of_data_marker_and_blank_lines_do_not_cut_the_file(db):
 
     assert wave.imported_count == 2
     assert [row[0] for row in report_rows(wave)] == ["3"]
+
+
+def test_a_line_without_email_nor_postal_address_is_rejected_with_its_number_and_reason(db):
+    no_address = {"adresse": "", "complement_adresse": "", "code_postal": "", "commune": ""}
+    lines = [
+        HEADER,
+        line(1),  # 2: valid, letter
+        line(2, **no_address),  # 3: no e-mail, no address
+        line(3, commune=""),  # 4: no city
+        line(4, adresse="  "),  # 5: blank address line
+        line(5, email="e@exemple.fr", **no_address),  # 6: valid, e-mail
+    ]
+
+    wave = run_import("\n".join(lines) + "\n")
+
+    assert (wave.imported_count, wave.rejected_count) == (2, 3)
+    rows = report_rows(wave)
+    assert [row[0] for row in rows] == ["3", "4", "5"]
+    for _number, reason, _content in rows:
+        assert reason.startswith(
+            "Adresse postale incomplète : une personne sans adresse électronique reçoit un courrier"
+        )
+    assert set(Citizen.objects.filter(wave=wave).values_list("ins", flat=True)) == {ins(1), ins(5)}
+
+
+def test_the_postal_address_is_imported_and_stored(db):
+    content = (
+        "\n".join(
+            [
+                HEADER,
+                line(1, adresse=' "8 allée des Tilleuls" ', complement_adresse="Bât. B, appt 12", code_postal="31 200"),
+                line(2, email="b@exemple.fr", adresse="", code_postal="", commune=""),
+            ]
+        )
+        + "\n"
+    )
+
+    wave = run_import(content)
+
+    assert (wave.imported_count, wave.rejected_count) == (2, 0)
+    letter = Citizen.objects.get(ins=ins(1))
+    assert (letter.address_line, letter.address_complement, letter.postal_code, letter.city) == (
+        "8 allée des Tilleuls",
+        "Bât. B, appt 12",
+        "31200",
+        "Toulouse",
+    )
+    email = Citizen.objects.get(ins=ins(2))
+    assert (email.address_line, email.address_complement, email.postal_code, email.city) == ("", "", "", "")
+
+
+def test_a_bad_postal_code_is_rejected_even_with_an_email(db):
+    lines = [
+        HEADER,
+        line(1, code_postal="3100"),  # 2: four digits
+        line(2, email="b@exemple.fr", code_postal="31A00"),  # 3: a letter, though the person has an e-mail
+        line(3, code_postal="310000"),  # 4: six digits
+        line(4, adresse="x" * 201),  # 5: too long for the column
+        line(5),  # 6: valid
+    ]
+
+    wave = run_import("\n".join(lines) + "\n")
+
+    assert (wave.imported_count, wave.rejected_count) == (1, 4)
+    rows = {int(number): reason for number, reason, _content in report_rows(wave)}
+    assert rows[2] == "Code postal invalide (« 3100 ») : 5 chiffres attendus."
+    assert rows[3] == "Code postal invalide (« 31A00 ») : 5 chiffres attendus."
+    assert "Code postal invalide" in rows[4]
+    assert rows[5] == "L’adresse dépasse 200 caractères."
+
+
+def test_a_file_without_the_address_columns_still_imports_people_with_an_email(db):
+    columns = ("email", *COLUMNS[:7])  # another order, and neither telephone nor the postal address columns
+    lines = [
+        ";".join(columns),
+        line(1, email="a@exemple.fr", columns=columns),
+        line(2, columns=columns),  # no e-mail and no way to give an address: a letter could not be sent
+    ]
+
+    wave = run_import("\n".join(lines) + "\n")
+
+    assert wave.status == Wave.Status.IMPORTED
+    assert (wave.imported_count, wave.rejected_count) == (1, 1)
+    person = Citizen.objects.get(wave=wave)
+    assert (person.ins, person.contact_email, person.postal_code) == (ins(1), "a@exemple.fr", "")
+    [(number, reason, _content)] = report_rows(wave)
+    assert number == "3" and reason.startswith("Adresse postale incomplète")
+
+
+def test_the_example_file_imports_without_rejection(db):
+    wave = run_import(campaigns.example_csv())
+
+    assert (wave.imported_count, wave.rejected_count) == (3, 0)
+    letter = Citizen.objects.get(wave=wave, contact_email="")
+    assert (letter.postal_code, letter.city) == ("44000", "Nantes")

@@ -2,6 +2,7 @@
 
 import io
 import re
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -114,6 +115,44 @@ def test_letters_are_pdf_batches_with_one_page_per_person_without_email(
         person = next(p for p in Citizen.objects.filter(wave=wave, contact_email="") if p.birth_name in text)
         assert code_matches(code, person.code_hash)
         assert "/activer/" in text and "/opposition/" in text
+        assert person.address_line in text and "31000 Toulouse" in text
+
+
+def test_a_letter_prints_the_recipient_block_in_the_envelope_window(db):
+    from reportlab.lib.units import mm
+
+    from mes.comptes.services.notification import Notice, _letter_pdf
+
+    notice = Notice(
+        public_id=uuid.uuid4(),
+        first_names="Lucas Pierre",
+        birth_name="MARTIN",
+        email="",
+        code="ABCDE12345",
+        deadline=timezone.now(),
+        address_line="8 allée des Tilleuls",
+        address_complement="Bâtiment B, appartement 12",
+        postal_code="44000",
+        city="Nantes",
+    )
+    page = PdfReader(io.BytesIO(_letter_pdf([notice]))).pages[0]
+    positions = {}
+
+    def visit(text, _cm, tm, _font, _size):
+        if text.strip():
+            positions.setdefault(text.strip(), (tm[4] / mm, (float(page.mediabox.height) - tm[5]) / mm))
+
+    text = page.extract_text(visitor_text=visit)
+
+    block = ["Lucas Pierre MARTIN", "8 allée des Tilleuls", "Bâtiment B, appartement 12", "44000 Nantes"]
+    assert "\n".join(block) in text
+    for printed in block:
+        left, top = positions[printed]
+        assert 95 <= left <= 105 and 40 <= top <= 75, (printed, left, top)
+    assert 45 <= positions[block[0]][1] <= 50
+    # The body stays on the left, below the window.
+    left, top = positions["Madame, Monsieur,"]
+    assert left < 30 and top > positions[block[-1]][1]
 
 
 def test_an_interrupted_notification_resumes_without_notifying_twice(wave, administrator):

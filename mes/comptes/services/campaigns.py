@@ -60,8 +60,14 @@ COLUMNS = (
     "departement",
     "email",
     "telephone",
+    "adresse",
+    "complement_adresse",
+    "code_postal",
+    "commune",
 )
-REQUIRED_COLUMNS = frozenset(COLUMNS) - {"email", "telephone"}
+# The contact columns may be absent from the header (a file of people who all have an e-mail needs no address).
+OPTIONAL_COLUMNS = frozenset({"email", "telephone", "adresse", "complement_adresse", "code_postal", "commune"})
+REQUIRED_COLUMNS = frozenset(COLUMNS) - OPTIONAL_COLUMNS
 DEPARTMENT_RE = re.compile(r"^(0[1-9]|1[0-9]|2[1-9]|2A|2B|[3-8][0-9]|9[0-5]|97[1-46])$")
 
 READ_BLOCK = 1 << 20  # bytes read and decoded at once
@@ -265,6 +271,7 @@ def _field(columns: dict[str, int], name: str) -> str:
 _PARSE_SQL = """
 CREATE UNLOGGED TABLE {parsed} AS
 SELECT line, raw, ins, birth_name, first_names, birth_date, sex, birthplace_code, department, email, phone,
+       address_line, address_complement, postal_code, city,
        CASE
            WHEN n_fields <> {n_columns} THEN
                'Nombre de colonnes incorrect : ' || n_fields::text || ' au lieu de {n_columns} (séparateur « ; »).'
@@ -293,6 +300,14 @@ SELECT line, raw, ins, birth_name, first_names, birth_date, sex, birthplace_code
            WHEN phone <> '' AND (length(phone) NOT BETWEEN 6 AND 16 OR NOT comptes_digits_only(
                    CASE WHEN left(phone, 1) = '+' THEN substr(phone, 2) ELSE phone END)) THEN
                'Numéro de téléphone invalide (« ' || left(phone, 25) || ' »).'
+           WHEN length(address_line) > 200 THEN 'L’adresse dépasse 200 caractères.'
+           WHEN length(address_complement) > 200 THEN 'Le complément d’adresse dépasse 200 caractères.'
+           WHEN postal_code <> '' AND (length(postal_code) <> 5 OR NOT comptes_digits_only(postal_code)) THEN
+               'Code postal invalide (« ' || left(postal_code, 10) || ' ») : 5 chiffres attendus.'
+           WHEN length(city) > 100 THEN 'La commune dépasse 100 caractères.'
+           WHEN email = '' AND (address_line = '' OR postal_code = '' OR city = '') THEN
+               'Adresse postale incomplète : une personne sans adresse électronique reçoit un courrier '
+               || '(adresse, code postal et commune obligatoires).'
        END AS error
 FROM (
     SELECT *, comptes_ins_error(ins) AS ins_error, comptes_fr_date(birth_date_text) AS birth_date
@@ -306,7 +321,11 @@ FROM (
                upper({birthplace_code}) AS birthplace_code,
                lpad(upper({department}), 2, '0') AS department,
                lower({email}) AS email,
-               translate({phone}, ' .-', '') AS phone
+               translate({phone}, ' .-', '') AS phone,
+               {address_line} AS address_line,
+               {address_complement} AS address_complement,
+               translate({postal_code}, ' ', '') AS postal_code,
+               {city} AS city
         FROM (
             SELECT line, raw, string_to_array(raw, ';') AS f FROM {raw} WHERE btrim(raw) <> '' OFFSET 0
         ) s
@@ -331,10 +350,11 @@ _INSERT_SQL = """
 INSERT INTO comptes_citizen (
     public_id, ins, birth_name, first_names, used_first_name, birth_date, sex, birthplace_code, contact_email,
     contact_phone, closure_reason, code_failures, code_hash, department, mss_address, notification_channel, status,
-    wave_id
+    wave_id, address_line, address_complement, postal_code, city
 )
 SELECT gen_random_uuid(), ins, birth_name, first_names, '', birth_date, sex, birthplace_code, email,
-       phone, '', 0, '', department, '', '', 'imported', %(wave_id)s
+       phone, '', 0, '', department, '', '', 'imported', %(wave_id)s, address_line, address_complement, postal_code,
+       city
 FROM {parsed} p
 WHERE error IS NULL AND NOT EXISTS (SELECT 1 FROM comptes_citizen c WHERE c.ins = p.ins)
 ORDER BY ins
@@ -493,6 +513,10 @@ def _import(wave: Wave, source_name: str, actor: User | None) -> Wave:
                 department=fields["departement"],
                 email=fields["email"],
                 phone=fields["telephone"],
+                address_line=fields["adresse"],
+                address_complement=fields["complement_adresse"],
+                postal_code=fields["code_postal"],
+                city=fields["commune"],
             ),
             {"restricted": bool(wave.departments), "departments": list(wave.departments)},
         )
@@ -558,23 +582,65 @@ def size_limit_message() -> str:
 
 
 def example_csv() -> str:
-    """The downloadable example of the page: valid lines (one in Corsica, one without e-mail)."""
+    """The downloadable example of the page: valid lines (one in Corsica, one without e-mail, hence with a postal
+    address for its letter)."""
     from datetime import date
 
     from mes.comptes.demo import make_ins
     from mes.comptes.models import Sex
 
     people = [
-        ("DURAND", "Camille Marie", date(1984, 3, 12), Sex.FEMALE, "31", "555", 42, "camille.durand@exemple.fr"),
-        ("MARTIN", "Lucas Pierre", date(1956, 11, 2), Sex.MALE, "44", "109", 117, ""),
-        ("ORSINI", "Paul Antoine", date(1971, 1, 30), Sex.MALE, "2A", "004", 56, "paul.orsini@exemple.fr"),
+        (
+            "DURAND",
+            "Camille Marie",
+            date(1984, 3, 12),
+            Sex.FEMALE,
+            "31",
+            "555",
+            42,
+            "camille.durand@exemple.fr",
+            ("12 rue des Lilas", "", "31000", "Toulouse"),
+        ),
+        (
+            "MARTIN",
+            "Lucas Pierre",
+            date(1956, 11, 2),
+            Sex.MALE,
+            "44",
+            "109",
+            117,
+            "",
+            ("8 allée des Tilleuls", "Bâtiment B, appartement 12", "44000", "Nantes"),
+        ),
+        (
+            "ORSINI",
+            "Paul Antoine",
+            date(1971, 1, 30),
+            Sex.MALE,
+            "2A",
+            "004",
+            56,
+            "paul.orsini@exemple.fr",
+            ("", "", "", ""),
+        ),
     ]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
     writer.writerow(COLUMNS)
-    for birth_name, first_names, birth, sex, department, commune, order, email in people:
+    for birth_name, first_names, birth, sex, department, commune, order, email, address in people:
         ins = make_ins(sex=sex, birth=birth, department=department, commune=commune, order=order)
         writer.writerow(
-            [ins, birth_name, first_names, f"{birth:%d/%m/%Y}", sex, f"{department}{commune}", department, email, ""]
+            [
+                ins,
+                birth_name,
+                first_names,
+                f"{birth:%d/%m/%Y}",
+                sex,
+                f"{department}{commune}",
+                department,
+                email,
+                "",
+                *address,
+            ]
         )
     return out.getvalue()

@@ -39,6 +39,11 @@ class Notice:
     email: str
     code: str
     deadline: datetime
+    # The postal address, printed in the window of a letter (empty for people notified by e-mail).
+    address_line: str = ""
+    address_complement: str = ""
+    postal_code: str = ""
+    city: str = ""
 
 
 @transaction.atomic
@@ -58,7 +63,7 @@ def wave_notify_start(*, wave: Wave, actor: User) -> Wave:
 
 
 _CLAIM_SQL = """
-SELECT id, public_id, first_names, birth_name, contact_email
+SELECT id, public_id, first_names, birth_name, contact_email, address_line, address_complement, postal_code, city
 FROM comptes_citizen
 WHERE wave_id = %(wave_id)s AND status = 'imported' AND (contact_email <> '') = %(with_email)s
 ORDER BY id
@@ -93,10 +98,10 @@ def _notify_chunk(*, wave: Wave, actor: User | None, with_email: bool, limit: in
         deadline = optout_deadline(at)
         channel = "email" if with_email else "letter"
         notices, hashes = [], []
-        for citizen_id, public_id, first_names, birth_name, email in rows:
+        for citizen_id, public_id, first_names, birth_name, email, *address in rows:
             code = code_generate()
             hashes.append((citizen_id, code_hash(code)))
-            notices.append(Notice(public_id, first_names, birth_name, email, code, deadline))
+            notices.append(Notice(public_id, first_names, birth_name, email, code, deadline, *address))
         cursor.execute("CREATE TEMP TABLE campaign_codes (id bigint PRIMARY KEY, code_hash text) ON COMMIT DROP")
         with cursor.copy("COPY campaign_codes (id, code_hash) FROM STDIN") as copy:
             for row in hashes:
@@ -238,6 +243,41 @@ def emails_send(notices: list[Notice]) -> int:
     return sent
 
 
+# The recipient block sits in the window of a French window envelope (DL/C5 « à fenêtre »): 100 mm from the left
+# edge, its first line about 48 mm from the top, 90 mm wide and at most 6 lines high (it must stay above the body).
+_WINDOW_LEFT_MM = 100
+_WINDOW_TOP_MM = 48
+_WINDOW_WIDTH_MM = 90
+_WINDOW_MAX_LINES = 6
+
+
+def _recipient_lines(notice: Notice) -> list[str]:
+    lines = [
+        f"{notice.first_names} {notice.birth_name}",
+        notice.address_line,
+        notice.address_complement,
+        f"{notice.postal_code} {notice.city}",
+    ]
+    return [line.strip() for line in lines if line.strip()]
+
+
+def _draw_recipient(pdf, notice: Notice, *, page_height: float) -> None:
+    """The recipient block: a smaller font, then wrapping, so that a long address stays inside the window."""
+    from reportlab.lib.units import mm
+    from reportlab.lib.utils import simpleSplit
+
+    width = _WINDOW_WIDTH_MM * mm
+    for size in (11, 10, 9, 8):
+        wrapped = [part for line in _recipient_lines(notice) for part in simpleSplit(line, "Helvetica", size, width)]
+        if len(wrapped) <= _WINDOW_MAX_LINES:
+            break
+    text = pdf.beginText(_WINDOW_LEFT_MM * mm, page_height - _WINDOW_TOP_MM * mm)
+    text.setFont("Helvetica", size)
+    for line in wrapped[:_WINDOW_MAX_LINES]:
+        text.textLine(line)
+    pdf.drawText(text)
+
+
 def _letter_pdf(notices: list[Notice]) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
@@ -256,7 +296,7 @@ def _letter_pdf(notices: list[Notice]) -> bytes:
         text.textLine(_("Référence : %(ref)s") % {"ref": notice.public_id})
         text.moveCursor(0, 12 * mm)
         text.setFont("Helvetica", 11)
-        text.textLine(f"{notice.first_names} {notice.birth_name}")
+        text.textLine("")  # the recipient is in the window block (top right); the body keeps its place
         text.moveCursor(0, 20 * mm)
         lines = [
             _("Madame, Monsieur,"),
@@ -287,6 +327,7 @@ def _letter_pdf(notices: list[Notice]) -> bytes:
         text.moveCursor(0, 6 * mm)
         text.textLine(_("Ne communiquez ce code à personne : l’Assurance Maladie ne vous le demandera jamais."))
         pdf.drawText(text)
+        _draw_recipient(pdf, notice, page_height=height)
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
