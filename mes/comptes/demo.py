@@ -237,6 +237,7 @@ identities AS (
 ),
 lifecycle AS (
     SELECT i.*,
+           i.nir || comptes_ins_key(i.nir) AS ins,
            notified_at + make_interval(months => %(months)s, days => %(days)s) AS deadline,
            -- Most people answer in the first days: a quadratic spread over 0-18 days.
            notified_at + make_interval(days => ((n * 37) %% 20) * ((n * 37) %% 20) / 20, hours => (n %% 9))
@@ -255,7 +256,7 @@ INSERT INTO comptes_citizen (
     content_deleted_at, mss_address, code_hash, code_expires_at, code_failures
 )
 SELECT md5('mes-demo-pilote-' || n)::uuid, NULL,
-       nir || lpad((97 - nir::bigint %% 97)::text, 2, '0'),
+       ins,
        (ARRAY['MARTIN','BERNARD','THOMAS','PETIT','ROBERT','RICHARD','DUBOIS','MOREAU','LAURENT','SIMON',
               'MICHEL','GARCIA','DAVID','BERTRAND','ROUX','VINCENT','FOURNIER','MOREL','GIRARD','ANDRE'])[1 + n %% 20],
        CASE WHEN n %% 2 = 0
@@ -275,7 +276,7 @@ SELECT md5('mes-demo-pilote-' || n)::uuid, NULL,
        CASE WHEN status = 'created_automatically' THEN deadline END,
        NULL, '', NULL, NULL,
        CASE WHEN status IN ('activated', 'created_automatically')
-            THEN nir || lpad((97 - nir::bigint %% 97)::text, 2, '0') || '@patient.mssante.fr' ELSE '' END,
+            THEN ins || '@patient.mssante.fr' ELSE '' END,
        '', NULL, 0
 FROM lifecycle
 ON CONFLICT (ins) DO NOTHING

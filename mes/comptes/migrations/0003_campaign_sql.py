@@ -21,6 +21,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT translate(value, '0123456789', '') = ''
 $$;
 
+-- The two-digit key of a 13-character NIR, as mes.comptes.identifiers.ins_key: 97 − (NIR mod 97), Corsica's
+-- 2A and 2B counted as 19 and 18.
+CREATE FUNCTION comptes_ins_key(nir text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT lpad((97 - (CASE substr(nir, 6, 2)
+                          WHEN '2A' THEN overlay(nir PLACING '19' FROM 6 FOR 2)
+                          WHEN '2B' THEN overlay(nir PLACING '18' FROM 6 FOR 2)
+                          ELSE nir END)::bigint % 97)::text, 2, '0')
+$$;
+
 -- NULL when a compact matricule INS is valid, otherwise the French reason (same order and wording as
 -- mes.comptes.identifiers.validate_ins). Corsica: 2A → 19 and 2B → 18 before the modulo.
 CREATE FUNCTION comptes_ins_error(ins text) RETURNS text
@@ -37,10 +47,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         WHEN NOT (substr(ins, 4, 2)::int BETWEEN 1 AND 12 OR substr(ins, 4, 2)::int BETWEEN 20 AND 42
                   OR substr(ins, 4, 2)::int BETWEEN 50 AND 99) THEN
             'Le mois de naissance du matricule INS (' || substr(ins, 4, 2) || ') est impossible.'
-        WHEN lpad((97 - (CASE substr(ins, 6, 2)
-                            WHEN '2A' THEN overlay(substr(ins, 1, 13) PLACING '19' FROM 6 FOR 2)
-                            WHEN '2B' THEN overlay(substr(ins, 1, 13) PLACING '18' FROM 6 FOR 2)
-                            ELSE substr(ins, 1, 13) END)::bigint % 97)::text, 2, '0') <> substr(ins, 14, 2) THEN
+        WHEN comptes_ins_key(substr(ins, 1, 13)) <> substr(ins, 14, 2) THEN
             'La clé du matricule INS est fausse : vérifiez les 15 caractères saisis.'
     END
 $$;
@@ -79,6 +86,7 @@ BACKWARD = """
 DROP FUNCTION IF EXISTS comptes_department_valid(text);
 DROP FUNCTION IF EXISTS comptes_fr_date(text);
 DROP FUNCTION IF EXISTS comptes_ins_error(text);
+DROP FUNCTION IF EXISTS comptes_ins_key(text);
 DROP FUNCTION IF EXISTS comptes_ins_normalize(text);
 DROP FUNCTION IF EXISTS comptes_digits_only(text);
 """
