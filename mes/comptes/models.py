@@ -120,6 +120,8 @@ class Wave(models.Model):
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     source_filename = models.CharField(_("fichier importé"), max_length=255, blank=True)
+    # Where the uploaded file waits in the storage for the import task (deleted once the import has ended).
+    source_name = models.CharField(max_length=255, blank=True)
     total_lines = models.PositiveIntegerField(_("lignes du fichier"), default=0)
     processed_lines = models.PositiveIntegerField(_("lignes traitées"), default=0)
     imported_count = models.PositiveIntegerField(_("personnes importées"), default=0)
@@ -129,6 +131,8 @@ class Wave(models.Model):
     error_message = models.TextField(_("erreur"), blank=True)
     notified_at = models.DateTimeField(_("notifiée le"), null=True, blank=True)
     deadline = models.DateTimeField(_("échéance"), null=True, blank=True)
+    # People whose e-mail could not be delivered after every retry: back to « à notifier » for a new notification.
+    undelivered_count = models.PositiveIntegerField(_("courriels non remis"), default=0)
 
     class Meta:
         verbose_name = _("vague de notification")

@@ -23,8 +23,10 @@ import io
 import logging
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import IO
 
 from django.conf import settings
@@ -32,7 +34,7 @@ from django.core.cache import cache
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection, transaction
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -96,7 +98,7 @@ def _progress_key(wave_id: int) -> str:
 def progress_set(wave_id: int, *, phase: str, percent: float, lines: int | None = None) -> None:
     cache.set(
         _progress_key(wave_id),
-        {"phase": phase, "percent": round(max(0.0, min(100.0, percent)), 1), "lines": lines},
+        {"phase": phase, "percent": round(max(0.0, min(100.0, percent)), 1), "lines": lines, "at": time.time()},
         PROGRESS_TIMEOUT,
     )
 
@@ -140,8 +142,42 @@ def wave_create(*, name: str, departments: list[str], source_filename: str, acto
 
 
 def wave_store_upload(*, wave: Wave, upload: File) -> str:
-    """Keep the uploaded file in the default storage (S3 in production) for the worker; returns its name."""
-    return default_storage.save(f"campagnes/imports/{wave.public_id}.csv", upload)
+    """Keep the uploaded file in the default storage (S3 in production) for the worker; returns its name, also kept
+    on the wave so that a lost import task can be queued again (``waves_stalled``)."""
+    wave.source_name = default_storage.save(f"campagnes/imports/{wave.public_id}.csv", upload)
+    wave.save(update_fields=["source_name"])
+    return wave.source_name
+
+
+@dataclass(frozen=True)
+class StalledWaves:
+    importing: list[tuple[int, str, int | None]]  # (wave id, stored file, administrator id)
+    notifying: list[tuple[int, int | None]]  # (wave id, administrator id)
+
+
+def waves_stalled(*, now: datetime | None = None) -> StalledWaves:
+    """The waves whose task was lost (the broker refused it, or a worker died and the message is gone).
+
+    An import holds its wave's row lock for its whole transaction: an importing wave that is not locked is not being
+    imported, and is queued again once ``CAMPAIGN_STALL_MINUTES`` have passed since its creation (a task merely
+    waiting in a busy queue gets a twin, which finds the wave imported and stops). A notifying wave is stalled when
+    its progress has not moved for that long; its chunks claim people with ``SKIP LOCKED``, so a second run never
+    notifies anyone twice.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.CAMPAIGN_STALL_MINUTES)
+    with transaction.atomic():
+        importing = list(
+            Wave.objects.select_for_update(skip_locked=True)
+            .filter(status=Wave.Status.IMPORTING, created_at__lt=cutoff)
+            .values_list("pk", "source_name", "created_by_id")
+        )
+    notifying = []
+    for pk, actor_id in Wave.objects.filter(status=Wave.Status.NOTIFYING).values_list("pk", "created_by_id"):
+        progress = progress_get(pk)
+        if progress is None or progress.get("at", 0) < cutoff.timestamp():
+            notifying.append((pk, actor_id))
+    return StalledWaves(importing=importing, notifying=notifying)
 
 
 # --- Import ---------------------------------------------------------------------------------------------------

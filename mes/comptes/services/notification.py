@@ -16,7 +16,10 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import DatabaseError, connection, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from kombu.exceptions import OperationalError
 
+from mes.acces.journal import register_action
 from mes.acces.services import journal_append
 from mes.comptes.codes import code_display, code_generate, code_hash
 from mes.comptes.models import CitizenStatus, LetterBatch, User, Wave
@@ -24,6 +27,16 @@ from mes.comptes.services.campaigns import WAVE_NOTIFIED, CampaignError, progres
 from mes.comptes.services.lifecycle import JOURNAL_ACTIONS, optout_deadline
 
 logger = logging.getLogger(__name__)
+
+# A batch of e-mails the mail server refused is sent again, with new codes (the codes of the lost e-mails exist
+# nowhere else), up to this many times, waiting EMAIL_RETRY_BASE_DELAY × 2^(attempt-1) seconds before each try.
+# After the last one the people go back to « à notifier »: nobody's space is created without a notice received.
+EMAIL_RETRY_ATTEMPTS = 5
+EMAIL_RETRY_BASE_DELAY = 120
+NOTICE_RENEWED = "compte.espace.notification_renvoyee"
+NOTICE_UNDELIVERED = "compte.espace.notification_non_remise"
+register_action(NOTICE_RENEWED, gettext_lazy("Nouvel envoi de l’information sur la création de votre espace"))
+register_action(NOTICE_UNDELIVERED, gettext_lazy("Information sur la création de votre espace non remise"))
 
 
 # --- Notification ---------------------------------------------------------------------------------------------
@@ -50,14 +63,17 @@ class Notice:
 def wave_notify_start(*, wave: Wave, actor: User) -> Wave:
     """The administrator's decision: from now on the wave is being notified (the task does the work)."""
     locked = Wave.objects.select_for_update().get(pk=wave.pk)
-    if locked.status != Wave.Status.IMPORTED:
+    # A notified wave is notified again only for its people still « à notifier » (e-mails that were not delivered).
+    again = locked.status == Wave.Status.NOTIFIED and _remaining(locked) > 0
+    if locked.status != Wave.Status.IMPORTED and not again:
         raise CampaignError(_("Cette vague ne peut pas être notifiée dans son état actuel."))
     now = timezone.now()
     locked.status = Wave.Status.NOTIFYING
-    locked.notified_at = now
-    locked.deadline = optout_deadline(now)
+    if not again:
+        locked.notified_at = now
+        locked.deadline = optout_deadline(now)
     locked.save(update_fields=["status", "notified_at", "deadline"])
-    journal_append(actor=actor, action=WAVE_NOTIFIED, obj=locked, details={"etape": "debut"})
+    journal_append(actor=actor, action=WAVE_NOTIFIED, obj=locked, details={"etape": "relance" if again else "debut"})
     progress_set(locked.pk, phase=_("Notification en cours"), percent=0)
     return locked
 
@@ -97,15 +113,7 @@ def _notify_chunk(*, wave: Wave, actor: User | None, with_email: bool, limit: in
         at = timezone.now()
         deadline = optout_deadline(at)
         channel = "email" if with_email else "letter"
-        notices, hashes = [], []
-        for citizen_id, public_id, first_names, birth_name, email, *address in rows:
-            code = code_generate()
-            hashes.append((citizen_id, code_hash(code)))
-            notices.append(Notice(public_id, first_names, birth_name, email, code, deadline, *address))
-        cursor.execute("CREATE TEMP TABLE campaign_codes (id bigint PRIMARY KEY, code_hash text) ON COMMIT DROP")
-        with cursor.copy("COPY campaign_codes (id, code_hash) FROM STDIN") as copy:
-            for row in hashes:
-                copy.write_row(row)
+        notices = _codes_draw(cursor, rows, deadline)
         cursor.execute(_NOTIFY_SQL, {"at": at, "deadline": deadline, "channel": channel})
         cursor.execute(
             _JOURNAL_SQL,
@@ -117,6 +125,21 @@ def _notify_chunk(*, wave: Wave, actor: User | None, with_email: bool, limit: in
             },
         )
         cursor.execute("DROP TABLE campaign_codes")
+    return notices
+
+
+def _codes_draw(cursor, rows: list[tuple], deadline: datetime) -> list[Notice]:
+    """A new code for each claimed person: the notices keep the codes, the temporary table ``campaign_codes`` their
+    keyed hashes (for one ``UPDATE ... FROM``; dropped by the caller or at commit)."""
+    notices, hashes = [], []
+    for citizen_id, public_id, first_names, birth_name, email, *address in rows:
+        code = code_generate()
+        hashes.append((citizen_id, code_hash(code)))
+        notices.append(Notice(public_id, first_names, birth_name, email, code, deadline, *address))
+    cursor.execute("CREATE TEMP TABLE campaign_codes (id bigint PRIMARY KEY, code_hash text) ON COMMIT DROP")
+    with cursor.copy("COPY campaign_codes (id, code_hash) FROM STDIN") as copy:
+        for row in hashes:
+            copy.write_row(row)
     return notices
 
 
@@ -148,7 +171,7 @@ def wave_notify_run(*, wave_id: int, actor: User | None, time_budget: float | No
                     if not notices:
                         break
                     if with_email:
-                        transaction.on_commit(lambda notices=notices: emails_send(notices))
+                        transaction.on_commit(lambda notices=notices: emails_deliver(wave_id=wave.pk, notices=notices))
                     else:
                         letter_files.append(_letter_batch_create(wave=wave, notices=notices).file.name)
             except Exception:
@@ -228,19 +251,126 @@ def email_for(notice: Notice) -> EmailMessage:
     )
 
 
-def emails_send(notices: list[Notice]) -> int:
-    """Send the e-mails in batches, one SMTP connection per batch; returns how many were sent."""
-    sent = 0
+def emails_send(notices: list[Notice]) -> list[Notice]:
+    """Send the e-mails in batches, one SMTP connection per batch; returns the notices of the failed batches."""
+    failed: list[Notice] = []
     size = settings.CAMPAIGN_EMAIL_BATCH_SIZE
     for start in range(0, len(notices), size):
-        batch = [email_for(notice) for notice in notices[start : start + size]]
+        chunk = notices[start : start + size]
         try:
             with get_connection() as mail:
-                sent += mail.send_messages(batch) or 0
+                mail.send_messages([email_for(notice) for notice in chunk])
         except (smtplib.SMTPException, OSError):
-            # The people stay notified by e-mail in the database: the failed batch is logged for a resend.
-            logger.exception("Campaign e-mails: a batch of %s messages failed", len(batch))
-    return sent
+            logger.exception("Campaign e-mails: a batch of %s messages failed", len(chunk))
+            failed.extend(chunk)
+    return failed
+
+
+def emails_deliver(*, wave_id: int, notices: list[Notice], attempt: int = 0) -> None:
+    """Send the notices; what the mail server refused is sent again later by a task, with new codes."""
+    failed = emails_send(notices)
+    if not failed:
+        return
+    public_ids = [str(notice.public_id) for notice in failed]
+    from mes.comptes.tasks.campaigns import campaign_email_retry  # tasks import this module
+
+    try:
+        campaign_email_retry.apply_async(
+            (wave_id, public_ids, attempt + 1), countdown=EMAIL_RETRY_BASE_DELAY * 2**attempt
+        )
+    except (OperationalError, OSError):  # the broker is unreachable too
+        logger.exception("Campaign e-mails: the retry of %s messages could not be queued", len(public_ids))
+        notices_undelivered(wave_id=wave_id, public_ids=public_ids)
+
+
+_RENEW_CLAIM_SQL = """
+SELECT id, public_id, first_names, birth_name, contact_email, address_line, address_complement, postal_code, city
+FROM comptes_citizen
+WHERE wave_id = %(wave_id)s AND public_id = ANY(%(public_ids)s::uuid[])
+  AND status = 'notified' AND notification_channel = 'email' AND code_failures = 0
+ORDER BY id
+FOR UPDATE
+"""
+
+_RENEW_SQL = """
+UPDATE comptes_citizen c
+SET notified_at = %(at)s, deadline = %(deadline)s, code_hash = t.code_hash, code_expires_at = %(deadline)s
+FROM campaign_codes t
+WHERE c.id = t.id
+"""
+
+_RENEW_JOURNAL_SQL = """
+INSERT INTO acces_journalentry (actor_id, actor_label, action, citizen_id, object_type, object_id, details)
+SELECT NULL, 'Mon espace santé', %(action)s, c.id, 'comptes.citizen', c.public_id::text,
+       jsonb_build_object('vague', %(wave)s::text, 'canal', 'email', 'essai', %(attempt)s::int)
+FROM campaign_codes t JOIN comptes_citizen c ON c.id = t.id
+"""
+
+
+@transaction.atomic
+def notices_renew(*, wave_id: int, public_ids: list[str], attempt: int) -> list[Notice]:
+    """New codes for people whose e-mail was lost, and a deadline counted from this new sending.
+
+    Only people still waiting on that e-mail are renewed: someone who meanwhile tried a code, or whose state
+    changed, is left alone.
+    """
+    wave = Wave.objects.get(pk=wave_id)
+    at = timezone.now()
+    deadline = optout_deadline(at)
+    with connection.cursor() as cursor:
+        cursor.execute(_RENEW_CLAIM_SQL, {"wave_id": wave_id, "public_ids": public_ids})
+        rows = cursor.fetchall()
+        if not rows:
+            return []
+        notices = _codes_draw(cursor, rows, deadline)
+        cursor.execute(_RENEW_SQL, {"at": at, "deadline": deadline})
+        cursor.execute(_RENEW_JOURNAL_SQL, {"action": NOTICE_RENEWED, "wave": str(wave.public_id), "attempt": attempt})
+        cursor.execute("DROP TABLE campaign_codes")
+    return notices
+
+
+_UNDELIVERED_SQL = """
+WITH back AS (
+    UPDATE comptes_citizen
+    SET status = 'imported', notified_at = NULL, deadline = NULL, code_hash = '', code_expires_at = NULL,
+        notification_channel = ''
+    WHERE wave_id = %(wave_id)s AND public_id = ANY(%(public_ids)s::uuid[])
+      AND status = 'notified' AND notification_channel = 'email' AND code_failures = 0
+    RETURNING id, public_id
+)
+INSERT INTO acces_journalentry (actor_id, actor_label, action, citizen_id, object_type, object_id, details)
+SELECT NULL, 'Mon espace santé', %(action)s, id, 'comptes.citizen', public_id::text,
+       jsonb_build_object('vague', %(wave)s::text, 'canal', 'email')
+FROM back
+"""
+
+
+@transaction.atomic
+def notices_undelivered(*, wave_id: int, public_ids: list[str]) -> int:
+    """The e-mails could not be delivered: the people go back to « à notifier » (no deadline runs for them) and the
+    wave counts them, so that the administrator notifies them again. Returns how many went back."""
+    wave = Wave.objects.select_for_update().get(pk=wave_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UNDELIVERED_SQL,
+            {"wave_id": wave_id, "public_ids": public_ids, "action": NOTICE_UNDELIVERED, "wave": str(wave.public_id)},
+        )
+        back = cursor.rowcount
+    if back:
+        wave.undelivered_count += back
+        wave.save(update_fields=["undelivered_count"])
+        logger.error("Campaign e-mails: %s people of wave %s could not be reached by e-mail", back, wave_id)
+    return back
+
+
+def notices_retry(*, wave_id: int, public_ids: list[str], attempt: int) -> None:
+    """One more try for e-mails the mail server refused, or, after the last one, back to « à notifier »."""
+    if attempt > EMAIL_RETRY_ATTEMPTS:
+        notices_undelivered(wave_id=wave_id, public_ids=public_ids)
+        return
+    notices = notices_renew(wave_id=wave_id, public_ids=public_ids, attempt=attempt)
+    if notices:
+        emails_deliver(wave_id=wave_id, notices=notices, attempt=attempt)
 
 
 # The recipient block sits in the window of a French window envelope (DL/C5 « à fenêtre »): 100 mm from the left

@@ -3,8 +3,8 @@
 from celery import shared_task
 
 from mes.comptes.models import User
-from mes.comptes.services.campaigns import wave_import
-from mes.comptes.services.notification import wave_notify_run
+from mes.comptes.services.campaigns import wave_import, waves_stalled
+from mes.comptes.services.notification import notices_retry, wave_notify_run
 
 # A notification run hands over to a new task after this long, well within the task's time limit.
 NOTIFY_TIME_BUDGET = 10 * 60
@@ -28,3 +28,19 @@ def campaign_notify(self, wave_id: int, actor_id: int | None) -> bool:
     if not done:
         campaign_notify.delay(wave_id, actor_id)
     return done
+
+
+@shared_task(name="mes.comptes.tasks.campaign_email_retry", time_limit=15 * 60, soft_time_limit=14 * 60)
+def campaign_email_retry(wave_id: int, public_ids: list[str], attempt: int) -> None:
+    notices_retry(wave_id=wave_id, public_ids=public_ids, attempt=attempt)
+
+
+@shared_task(name="mes.comptes.tasks.campaigns_resume_stalled", time_limit=5 * 60, soft_time_limit=4 * 60)
+def campaigns_resume_stalled() -> int:
+    """Queue again the imports and notifications whose task was lost; both are idempotent."""
+    stalled = waves_stalled()
+    for wave_id, source_name, actor_id in stalled.importing:
+        campaign_import.delay(wave_id, source_name, actor_id)
+    for wave_id, actor_id in stalled.notifying:
+        campaign_notify.delay(wave_id, actor_id)
+    return len(stalled.importing) + len(stalled.notifying)

@@ -1,10 +1,12 @@
 """Back-office pages of the opt-out campaigns (administrators only): waves, import, progress, notification."""
 
+import logging
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db import transaction
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,9 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
+from kombu.exceptions import OperationalError
 
 from mes.acces.policy import role_required
-from mes.comptes.models import LetterBatch, Role, Wave
+from mes.comptes.models import CitizenStatus, LetterBatch, Role, Wave
 from mes.comptes.services.campaigns import (
     CampaignError,
     departments_parse,
@@ -26,29 +29,18 @@ from mes.comptes.services.campaigns import (
 )
 from mes.comptes.services.notification import wave_notify_start
 from mes.comptes.tasks.campaigns import campaign_import, campaign_notify
+from mes.uploads import upload_limit_install
 
-# Room for the multipart envelope and the form's other fields around the file itself.
-MULTIPART_MARGIN = 64 * 1024
+logger = logging.getLogger(__name__)
 
 
-class UploadTooLarge(FileUploadHandler):
-    """Counts the bytes of the upload as they stream and stops reading past the limit (the rest is never read)."""
-
-    def __init__(self, request=None, *, max_bytes: int) -> None:
-        super().__init__(request)
-        self.max_bytes = max_bytes
-        self.received = 0
-        self.exceeded = False
-
-    def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > self.max_bytes:
-            self.exceeded = True
-            raise StopUpload(connection_reset=True)
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None
+def _queue(task, *args) -> None:
+    """Queue a campaign task after the commit. If the broker refuses it, the wave keeps its state and
+    ``campaigns_resume_stalled`` queues it again within ``CAMPAIGN_STALL_MINUTES``: the page need not fail."""
+    try:
+        task.delay(*args)
+    except OperationalError:
+        logger.exception("Campaign task %s could not be queued; the stalled-wave job will queue it again", task.name)
 
 
 class WaveForm(forms.Form):
@@ -112,15 +104,9 @@ def wave_list(request: HttpRequest) -> HttpResponse:
 def wave_new(request: HttpRequest) -> HttpResponse:
     max_bytes = settings.CAMPAIGN_IMPORT_MAX_BYTES
     if request.method == "POST":
-        # Refused before a byte of the body is read when the announced size is already too large.
-        try:
-            announced = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            announced = 0
-        if announced > max_bytes + MULTIPART_MARGIN:
+        limiter = upload_limit_install(request, max_bytes=max_bytes)
+        if limiter is None:
             return _too_large(request)
-        limiter = UploadTooLarge(request, max_bytes=max_bytes)
-        request.upload_handlers = [limiter, *request.upload_handlers]
         request.campaign_limiter = limiter
     return _wave_new(request)
 
@@ -163,7 +149,7 @@ def _wave_new(request: HttpRequest) -> HttpResponse:
             actor=request.user,
         )
         source_name = wave_store_upload(wave=wave, upload=upload)
-        transaction.on_commit(lambda: campaign_import.delay(wave.pk, source_name, request.user.pk))
+        transaction.on_commit(lambda: _queue(campaign_import, wave.pk, source_name, request.user.pk))
     return redirect("campaign_detail", public_id=wave.public_id)
 
 
@@ -178,7 +164,17 @@ def wave_detail(request: HttpRequest, public_id) -> HttpResponse:
             "progress": progress_payload(wave),
             "letter_batches": wave.letter_batches.order_by("number"),
             "notifiable": wave.status == Wave.Status.IMPORTED and wave.imported_count > 0,
+            "renotifiable": _renotifiable(wave),
         },
+    )
+
+
+def _renotifiable(wave: Wave) -> bool:
+    """A notified wave whose e-mails could not all be delivered: those people wait for a new notification."""
+    return (
+        wave.status == Wave.Status.NOTIFIED
+        and wave.undelivered_count > 0
+        and wave.citizens.filter(status=CitizenStatus.IMPORTED).exists()
     )
 
 
@@ -212,17 +208,24 @@ def wave_notify(request: HttpRequest, public_id) -> HttpResponse:
         except CampaignError as error:
             messages.error(request, str(error))
             return redirect("campaign_detail", public_id=wave.public_id)
-        transaction.on_commit(lambda: campaign_notify.delay(wave.pk, request.user.pk))
+        transaction.on_commit(lambda: _queue(campaign_notify, wave.pk, request.user.pk))
         messages.success(request, _("La notification de la vague est lancée."))
         return redirect("campaign_detail", public_id=wave.public_id)
-    if wave.status != Wave.Status.IMPORTED:
+    again = _renotifiable(wave)
+    if wave.status != Wave.Status.IMPORTED and not again:
         messages.error(request, _("Cette vague ne peut pas être notifiée dans son état actuel."))
         return redirect("campaign_detail", public_id=wave.public_id)
-    with_email = wave.citizens.exclude(contact_email="").filter(status="imported").count()
+    waiting = wave.citizens.filter(status=CitizenStatus.IMPORTED)
+    counts = waiting.aggregate(total=Count("id"), with_email=Count("id", filter=~Q(contact_email="")))
     return render(
         request,
         "gestion/campagnes/notify.html",
-        {"wave": wave, "with_email": with_email, "with_letter": wave.imported_count - with_email},
+        {
+            "wave": wave,
+            "again": again,
+            "with_email": counts["with_email"],
+            "with_letter": counts["total"] - counts["with_email"],
+        },
     )
 
 
