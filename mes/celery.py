@@ -33,6 +33,14 @@ app.conf.update(
             "task": "mes.comptes.tasks.spaces_delete_content_due",
             "schedule": crontab(hour=2, minute=30),
         },
+        "campaigns-resume-stalled": {
+            "task": "mes.comptes.tasks.campaigns_resume_stalled",
+            "schedule": crontab(minute="*/10"),
+        },
+        "dossier-exports-purge-hourly": {
+            "task": "dossier.tasks.dossier_export_purge_expired",
+            "schedule": crontab(minute=20),
+        },
         "majority-release-daily": {
             "task": "mes.comptes.tasks.majority_release",
             "schedule": crontab(hour=0, minute=30),

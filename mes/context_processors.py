@@ -8,7 +8,11 @@ from mes.comptes.models import Role
 from mes.comptes.selectors.profiles import profile_switcher
 
 _NAVIGATION = {
-    Role.CITIZEN: [(_("Mon espace"), "citizen_home"), (_("Paramètres"), "citizen_settings")],
+    Role.CITIZEN: [
+        (_("Mon espace"), "citizen_home"),
+        (_("Dossier médical"), "dossier_home"),
+        (_("Paramètres"), "citizen_settings"),
+    ],
     Role.PROFESSIONAL: [(_("Espace professionnel"), "pro_home")],
     Role.EDITOR: [(_("Portail éditeurs"), "editor_home")],
     Role.COMMISSION: [(_("Commission de référencement"), "commission_home")],
@@ -26,7 +30,9 @@ def navigation(request) -> dict:
     if user is not None and user.is_authenticated:
         for label, name in _NAVIGATION.get(user.role, []):
             url = reverse(name)
-            items.append({"label": label, "url": url, "current": request.path == url})
+            # A section stays current on its sub-pages (the dossier's documents, ...), the home only on itself.
+            current = request.path == url or (url != "/" and request.path.startswith(url))
+            items.append({"label": label, "url": url, "current": current})
         items.append(
             {
                 "label": _("Sécurité du compte"),

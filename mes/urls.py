@@ -10,6 +10,7 @@ urlpatterns = [
     path("accessibilite/", views.accessibility, name="accessibility"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("mes.comptes.urls.space")),
+    path("dossier/", include("dossier.urls")),
     path("pro/", include("mes.acces.urls")),
     path("editeurs/", include("referencement.urls_editeurs")),
     path("commission/", include("referencement.urls_commission")),

@@ -6,6 +6,7 @@ closed: an unknown role or an anonymous user is refused.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from functools import wraps
 
@@ -16,7 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from mes.comptes.models import Role
+from mes.comptes.models import Citizen, Role, User
 
 # Where each role lands after signing in.
 HOME_URL_NAMES: dict[str, str] = {
@@ -80,3 +81,36 @@ def may_act_for(user, citizen) -> bool:
     if citizen.birth_date <= majority_cutoff():
         return False
     return citizen.legal_representatives.filter(pk=user.pk).exists()
+
+
+@dataclass(frozen=True)
+class CitizenAccess:
+    """What an actor may do in one citizen's space, decided once per request and applied by every selector.
+
+    ``kind`` says who acts: ``citizen`` (their own space) or ``representative`` (a parent for a minor child).
+    Professionals and apps get their own kinds with the care team and the appariements; until then they get no
+    access at all (fail closed).
+    """
+
+    actor: User
+    citizen: Citizen
+    kind: str
+    may_write: bool
+    sees_hidden_documents: bool
+
+    @property
+    def is_citizen_side(self) -> bool:
+        """The person or their legal representative: they see and manage everything of the space."""
+        return self.kind in (ACCESS_CITIZEN, ACCESS_REPRESENTATIVE)
+
+
+ACCESS_CITIZEN = "citizen"
+ACCESS_REPRESENTATIVE = "representative"
+
+
+def citizen_access(actor, citizen: Citizen | None) -> CitizenAccess | None:
+    """The access of ``actor`` to ``citizen``'s space, or ``None``: no space (opposed, closed), or no right."""
+    if citizen is None or not citizen.has_space or actor is None or not may_act_for(actor, citizen):
+        return None
+    kind = ACCESS_CITIZEN if citizen.user_id == actor.pk else ACCESS_REPRESENTATIVE
+    return CitizenAccess(actor=actor, citizen=citizen, kind=kind, may_write=True, sees_hidden_documents=True)

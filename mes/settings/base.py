@@ -354,6 +354,8 @@ CAMPAIGN_IMPORT_MAX_BYTES = env_int("CAMPAIGN_IMPORT_MAX_BYTES", 1024**3, minimu
 CAMPAIGN_LETTER_BATCH_SIZE = env_int("CAMPAIGN_LETTER_BATCH_SIZE", 5_000, minimum=1)
 CAMPAIGN_NOTIFY_CHUNK = env_int("CAMPAIGN_NOTIFY_CHUNK", 10_000, minimum=1)
 CAMPAIGN_EMAIL_BATCH_SIZE = env_int("CAMPAIGN_EMAIL_BATCH_SIZE", 500, minimum=1)
+# An import or a notification whose task shows no sign of life for this long is queued again (its task was lost).
+CAMPAIGN_STALL_MINUTES = env_int("CAMPAIGN_STALL_MINUTES", 15, minimum=1)
 # Public address of the portal, printed in the letters and e-mails (the citizen pages /activer/ and /opposition/).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "https://www.monespacesante.fr").rstrip("/")
 # Uploads: files above 2.5 MB are written to a temporary file while they stream (never held in memory).
@@ -364,3 +366,9 @@ FILE_UPLOAD_HANDLERS = [
 ]
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", None)
 FILE_UPLOAD_PERMISSIONS = 0o640
+
+# --- Dossier médical ---
+# Largest document a citizen may add (PDF, JPEG, PNG, CDA R2), checked on Content-Length and while it streams.
+DOSSIER_DOCUMENT_MAX_BYTES = env_int("DOSSIER_DOCUMENT_MAX_BYTES", 20 * 1024**2, minimum=1024)
+# An export of the whole dossier (FHIR Bundle) stays downloadable this long, then a job deletes its file.
+DOSSIER_EXPORT_RETENTION_DAYS = env_int("DOSSIER_EXPORT_RETENTION_DAYS", 7, minimum=1)

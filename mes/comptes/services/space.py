@@ -25,6 +25,7 @@ from mes.acces.journal import register_action
 from mes.acces.models import JournalEntry
 from mes.acces.services import journal_append
 from mes.comptes.codes import code_hash, code_matches, code_normalize
+from mes.comptes.events import space_content_deleting
 from mes.comptes.models import Citizen, CitizenStatus, ClosureReason, Role, User
 from mes.comptes.services.lifecycle import TransitionRefused, citizen_transition
 
@@ -285,11 +286,12 @@ def space_close(*, citizen: Citizen, actor: User, at: datetime | None = None) ->
 def spaces_delete_content_due(*, now: datetime | None = None, chunk_size: int = DELETION_CHUNK) -> int:
     """Delete the personal content of the closed spaces whose grace period (or archive period) is over.
 
-    What a space holds today is its sign-in account and contact data: the account row is anonymised and disabled
-    rather than deleted (journal rows and other tables keep pointing at it), its e-mail addresses, second factors
-    and social links are deleted, and the space forgets its contact data and MSS address. The INS identity row
-    stays, closed, so that no campaign imports and notifies the person again. Chunks are claimed with
-    ``SKIP LOCKED`` and each is one transaction; re-running finds nothing left to do. Returns the spaces emptied.
+    The bricks delete what they hold (documents, measures, ...) on ``space_content_deleting``, in the same
+    transaction. The account row is anonymised and disabled rather than deleted (journal rows and other tables keep
+    pointing at it), its e-mail addresses, second factors and social links are deleted, and the space forgets its
+    contact data and MSS address. The INS identity row stays, closed, so that no campaign imports and notifies the
+    person again. Chunks are claimed with ``SKIP LOCKED`` and each is one transaction; re-running finds nothing left
+    to do. Returns the spaces emptied.
     """
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
@@ -308,6 +310,7 @@ def spaces_delete_content_due(*, now: datetime | None = None, chunk_size: int = 
             if not rows:
                 return done
             citizen_ids = [pk for pk, _user_id, _public_id in rows]
+            space_content_deleting.send(sender=Citizen, citizen_ids=citizen_ids)
             user_ids = [user_id for _pk, user_id, _public_id in rows if user_id is not None]
             if user_ids:
                 EmailAddress.objects.filter(user_id__in=user_ids).delete()

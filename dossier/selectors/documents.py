@@ -1,0 +1,175 @@
+"""Reads of the documents of the dossier, always through the access of the actor.
+
+``documents_visible`` is the only way to the documents: the citizen's own, without the hidden ones when the actor
+does not see them. ``document_page`` serves the list in one query whatever the number of documents: keyset
+pagination on (act date, id), newest first, with filters on category and dates and a title search that ignores
+case and accents (PostgreSQL's ``unaccent`` is not installed: the title is folded by ``translate``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import F, Func, Q, QuerySet, TextField, Value
+from django.db.models.functions import Lower
+
+from dossier.models.documents import Document, DocumentCategory
+from mes.acces.policy import CitizenAccess
+
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_SEARCH_WORDS = 8
+MAX_WORD_LENGTH = 100
+_MAX_ID = 2**63 - 1
+
+
+def documents_visible(access: CitizenAccess) -> QuerySet[Document]:
+    """The documents ``access.actor`` may see in ``access.citizen``'s dossier."""
+    documents = Document.objects.filter(citizen=access.citizen)
+    if not access.sees_hidden_documents:
+        documents = documents.filter(hidden_from_professionals=False)
+    return documents
+
+
+# --- Case- and accent-insensitive title search ----------------------------------------------------------------
+
+# Letters folded to two letters (translate maps one character to one).
+_LIGATURES = (("œ", "oe"), ("Œ", "oe"), ("æ", "ae"), ("Æ", "ae"), ("ß", "ss"))
+# Letters without a canonical decomposition, and typographic apostrophes written as the keyboard's one.
+_EXTRA_FOLDS = {"ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "ı": "i", "ħ": "h", "Ħ": "h",
+                "ŧ": "t", "Ŧ": "t", "’": "'", "‘": "'", "ʼ": "'"}  # fmt: skip
+
+
+def _fold_table() -> dict[str, str]:
+    table = {}
+    for code in range(0xC0, 0x250):  # Latin-1 Supplement, Latin Extended-A and B
+        char = chr(code)
+        decomposed = unicodedata.normalize("NFD", char)
+        base = decomposed[0]
+        if len(decomposed) > 1 and base.isascii() and base.isalpha():
+            table[char] = base.lower()
+    table.update(_EXTRA_FOLDS)
+    return table
+
+
+_FOLD = _fold_table()
+_FOLD_FROM = "".join(_FOLD)
+_FOLD_TO = "".join(_FOLD.values())
+_FOLD_TRANSLATION = str.maketrans(_FOLD)
+
+
+def fold(text: str) -> str:
+    """The search form of a text: ligatures spelt out, accents removed, lower case (the SQL side does the same)."""
+    text = unicodedata.normalize("NFC", text)
+    for ligature, letters in _LIGATURES:
+        text = text.replace(ligature, letters)
+    return text.translate(_FOLD_TRANSLATION).lower()
+
+
+def folded(expression) -> Func:
+    """The SQL twin of ``fold``: ``lower(translate(replace(...)))``, with the character tables as parameters.
+    ``translate`` comes before ``lower``, so that accented capitals fold even under the C collation."""
+    for ligature, letters in _LIGATURES:
+        expression = Func(expression, Value(ligature), Value(letters), function="replace", output_field=TextField())
+    expression = Func(expression, Value(_FOLD_FROM), Value(_FOLD_TO), function="translate", output_field=TextField())
+    return Lower(expression)
+
+
+def search_words(query: str) -> list[str]:
+    words = [fold(word)[:MAX_WORD_LENGTH] for word in (query or "").split()]
+    return [word for word in words if word][:MAX_SEARCH_WORDS]
+
+
+# --- Keyset pagination ----------------------------------------------------------------------------------------
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor that this server did not produce (edited by hand, truncated)."""
+
+
+OLDER, NEWER = "o", "n"
+_CURSOR = re.compile(r"^(?P<direction>[on]):(?P<date>\d{4}-\d{2}-\d{2}):(?P<id>\d{1,19})$")
+
+
+def cursor_encode(direction: str, document: Document) -> str:
+    raw = f"{direction}:{document.act_date.isoformat()}:{document.pk}".encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def cursor_decode(cursor: str) -> tuple[str, date, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor(cursor) from None
+    match = _CURSOR.match(raw)
+    if match is None:
+        raise InvalidCursor(cursor)
+    try:
+        act_date = date.fromisoformat(match["date"])
+    except ValueError:
+        raise InvalidCursor(cursor) from None
+    pk = int(match["id"])
+    if pk > _MAX_ID:
+        raise InvalidCursor(cursor)
+    return match["direction"], act_date, pk
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    documents: list[Document]
+    older_cursor: str | None  # « Documents plus anciens »
+    newer_cursor: str | None  # « Documents plus récents »
+
+
+def document_page(
+    access: CitizenAccess,
+    *,
+    category: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    query: str = "",
+    cursor: str | None = None,
+    size: int = PAGE_SIZE,
+) -> DocumentPage:
+    """One page of the list, newest act first (then newest added), in one query. Raises ``InvalidCursor``."""
+    size = max(1, min(size, MAX_PAGE_SIZE))
+    documents = documents_visible(access)
+    if category:
+        if category not in DocumentCategory.values:
+            return DocumentPage([], None, None)
+        documents = documents.filter(category=category)
+    if date_from:
+        documents = documents.filter(act_date__gte=date_from)
+    if date_to:
+        documents = documents.filter(act_date__lte=date_to)
+    words = search_words(query)
+    if words:
+        documents = documents.alias(title_folded=folded(F("title")))
+        for word in words:
+            documents = documents.filter(title_folded__contains=word)
+
+    direction = OLDER
+    if cursor:
+        direction, act_date, pk = cursor_decode(cursor)
+        if direction == OLDER:
+            documents = documents.filter(Q(act_date__lt=act_date) | Q(act_date=act_date, pk__lt=pk))
+        else:
+            documents = documents.filter(Q(act_date__gt=act_date) | Q(act_date=act_date, pk__gt=pk))
+    if direction == OLDER:
+        rows = list(documents.order_by("-act_date", "-pk")[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        older = cursor_encode(OLDER, rows[-1]) if more and rows else None
+        newer = cursor_encode(NEWER, rows[0]) if cursor and rows else None
+    else:
+        rows = list(documents.order_by("act_date", "pk")[: size + 1])
+        more = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        newer = cursor_encode(NEWER, rows[0]) if more and rows else None
+        older = cursor_encode(OLDER, rows[-1]) if rows else None
+    return DocumentPage(rows, older, newer)
