@@ -19,6 +19,7 @@ from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Lower
 
 from dossier.models.documents import Document, DocumentCategory
+from mes.acces.models import Scope
 from mes.acces.policy import CitizenAccess
 
 PAGE_SIZE = 20
@@ -30,7 +31,11 @@ _MAX_ID = 2**63 - 1
 
 def documents_visible(access: CitizenAccess) -> QuerySet[Document]:
     """The documents ``access.actor`` may see in ``access.citizen``'s dossier."""
+    if not access.can_read(Scope.DOCUMENTS):
+        return Document.objects.none()
     documents = Document.objects.filter(citizen=access.citizen)
+    if access.document_categories is not None:
+        documents = documents.filter(category__in=access.document_categories)
     if not access.sees_hidden_documents:
         documents = documents.filter(hidden_from_professionals=False)
     return documents

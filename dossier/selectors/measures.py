@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 
 from dossier.measures_catalog import UnitSpec, measure_spec
 from dossier.models import Measure, MeasureKind
+from mes.acces.models import Scope
 from mes.acces.policy import CitizenAccess
 
 SERIES_MAX_POINTS = 180
@@ -29,7 +30,9 @@ PAGE_SIZE = 20
 
 
 def measures_visible(access: CitizenAccess) -> QuerySet[Measure]:
-    """Every measure of the space the access opens (the citizen side sees them all)."""
+    """Every measure of the space, when the access opens the measures (none otherwise)."""
+    if not access.can_read(Scope.MEASURES):
+        return Measure.objects.none()
     return Measure.objects.filter(citizen=access.citizen)
 
 
@@ -48,6 +51,8 @@ ORDER BY wanted.position
 
 def measures_latest(access: CitizenAccess) -> dict[str, Measure]:
     """The latest value of each measure that has one, keyed by kind, in one query."""
+    if not access.can_read(Scope.MEASURES):
+        return {}
     rows = Measure.objects.raw(_LATEST_SQL, [list(MeasureKind.values), access.citizen.pk])
     return {measure.kind: measure for measure in rows}
 
@@ -130,7 +135,9 @@ def measure_series(
     ``max_points`` points, oldest first, in one query."""
     spec = measure_spec(kind)
     target = spec.unit_for(unit) or spec.unit
-    params: dict[str, object] = {"citizen": access.citizen.pk, "kind": kind, "max": max_points}
+    # An access that does not open the measures reads the series of no one (citizen_id = NULL matches no row).
+    citizen_pk = access.citizen.pk if access.can_read(Scope.MEASURES) else None
+    params: dict[str, object] = {"citizen": citizen_pk, "kind": kind, "max": max_points}
     converted = "value"
     if len(spec.units) > 1:
         cases = []

@@ -4,7 +4,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
-from dossier.models import Document, Immunization, Measure, ProfileEntry
+from dossier.models import Document
+from dossier.selectors.documents import documents_visible
+from dossier.selectors.measures import measures_visible
+from dossier.selectors.profile import immunizations, profile_entries
 from mes.acces.policy import CitizenAccess
 
 
@@ -19,16 +22,14 @@ class DossierOverview:
 
 
 def dossier_overview(access: CitizenAccess) -> DossierOverview:
-    citizen = access.citizen
-    documents = Document.objects.filter(citizen=citizen)
-    if not access.sees_hidden_documents:
-        documents = documents.filter(hidden_from_professionals=False)
+    """Counts of what the access may see only: a hidden document is not counted for whoever may not see it."""
+    documents = documents_visible(access)
     counts = documents.aggregate(total=Count("id"), hidden=Count("id", filter=Q(hidden_from_professionals=True)))
     return DossierOverview(
         documents=counts["total"],
         hidden_documents=counts["hidden"],
-        measures=Measure.objects.filter(citizen=citizen).count(),
-        profile_entries=ProfileEntry.objects.filter(citizen=citizen).count(),
-        immunizations=Immunization.objects.filter(citizen=citizen).count(),
+        measures=measures_visible(access).count(),
+        profile_entries=profile_entries(access).count(),
+        immunizations=immunizations(access).count(),
         latest_documents=list(documents.order_by("-act_date", "-id")[:3]),
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db.models import F, QuerySet
 
 from dossier.models import Immunization, Measure, MeasureKind, ProfileEntry, ProfileSection, SourceKind
+from mes.acces.models import Scope
 from mes.acces.policy import CitizenAccess
 
 # The order of the sections on the page and in the PDF synthesis.
@@ -37,6 +38,8 @@ class SectionEntries:
 
 
 def profile_entries(access: CitizenAccess) -> QuerySet[ProfileEntry]:
+    if not access.can_read(Scope.PROFILE):
+        return ProfileEntry.objects.none()
     return ProfileEntry.objects.filter(citizen=access.citizen)
 
 
@@ -51,6 +54,8 @@ def profile_sections(access: CitizenAccess) -> list[SectionEntries]:
 
 def immunizations(access: CitizenAccess) -> QuerySet[Immunization]:
     """The vaccinations of the space, most recent first."""
+    if not access.can_read(Scope.IMMUNIZATIONS):
+        return Immunization.objects.none()
     return Immunization.objects.filter(citizen=access.citizen).order_by("-occurrence_date", "-id")
 
 
@@ -66,6 +71,8 @@ def immunization_is_editable(access: CitizenAccess, immunization: Immunization) 
 
 def latest_body_measures(access: CitizenAccess) -> dict[str, Measure]:
     """The latest weight, height and BMI of the space, by kind, in one query (PostgreSQL's DISTINCT ON)."""
+    if not access.can_read(Scope.MEASURES):
+        return {}
     latest = (
         Measure.objects.filter(citizen=access.citizen, kind__in=BODY_MEASURE_KINDS)
         .order_by("kind", "-effective_at", "-id")

@@ -28,6 +28,7 @@ from dossier.uploads import (
     title_from_filename,
 )
 from mes.acces.journal import register_action
+from mes.acces.models import Scope
 from mes.acces.policy import CitizenAccess
 from mes.acces.services import journal_append
 
@@ -104,7 +105,7 @@ def document_add(
     representatives) the author and the source are filled in; professionals and apps pass their own labels.
     Metadata errors are a ``ValidationError`` keyed by field (``title``, ``type_code``, ``act_date``).
     """
-    if not access.may_write:
+    if not access.can_write(Scope.DOCUMENTS):
         raise PermissionDenied(_("Vous ne pouvez pas ajouter de document à ce dossier."))
     if author_kind not in AuthorKind.values:
         raise ValueError(f"author_kind inconnu : {author_kind}")
@@ -114,6 +115,8 @@ def document_add(
     document_type = document_type_get(type_code)
     if document_type is None:
         errors["type_code"] = _("Choisissez un type de document dans la liste.")
+    elif access.document_categories is not None and document_type.category not in access.document_categories:
+        errors["type_code"] = _("Votre profession ne permet pas d’ajouter ce type de document à ce dossier.")
     if act_date > timezone.localdate():
         errors["act_date"] = _("La date de l’acte ne peut pas être dans le futur.")
     elif act_date < EARLIEST_ACT_DATE:

@@ -40,6 +40,7 @@ from dossier.fhir.measures import (
 from dossier.measures_catalog import GLUCOSE_MOMENTS, MEASURES, measure_spec
 from dossier.models import Measure, MeasureKind, SourceKind
 from mes.acces.journal import register_action
+from mes.acces.models import Scope
 from mes.acces.policy import ACCESS_REPRESENTATIVE, MAJORITY_AGE, CitizenAccess
 from mes.acces.services import journal_append
 from mes.comptes.models import Citizen, User
@@ -70,7 +71,7 @@ def measure_is_deletable(measure: Measure) -> bool:
 
 
 def _check_writer(access: CitizenAccess, source_kind: str) -> None:
-    if not access.may_write:
+    if not access.can_write(Scope.MEASURES):
         raise PermissionDenied(_("Vous ne pouvez pas ajouter de mesure dans cet espace."))
     if source_kind == SourceKind.COMPUTED or source_kind not in SourceKind.values:
         raise PermissionDenied(_("Seul Mon espace santé calcule des mesures."))

@@ -25,6 +25,7 @@ from dossier.fhir.immunization import (
 from dossier.models import Immunization, ProfileEntry, ProfileSection, SourceKind
 from dossier.selectors.profile import immunization_is_editable
 from mes.acces.journal import register_action
+from mes.acces.models import Scope
 from mes.acces.policy import ACCESS_REPRESENTATIVE, CitizenAccess
 from mes.acces.services import journal_append
 
@@ -54,8 +55,8 @@ def _today() -> date:
     return datetime.now(PARIS).date()
 
 
-def _require_write(access: CitizenAccess) -> None:
-    if not access.may_write:
+def _require_write(access: CitizenAccess, scope: str) -> None:
+    if not access.can_write(scope):
         raise PermissionDenied("Cet accès ne permet pas de modifier le dossier.")
 
 
@@ -148,7 +149,7 @@ def profile_entry_add(
     end_date: date | None = None,
     note: str = "",
 ) -> ProfileEntry:
-    _require_write(access)
+    _require_write(access, Scope.PROFILE)
     _validate_entry(access, section, label=label, start_date=start_date, end_date=end_date, note=note)
     entry = ProfileEntry.objects.create(
         citizen=access.citizen,
@@ -174,7 +175,7 @@ def profile_entry_update(
     end_date: date | None = None,
     note: str = "",
 ) -> ProfileEntry:
-    _require_write(access)
+    _require_write(access, Scope.PROFILE)
     _require_own(access, entry)
     # The row as it is now, locked: a concurrent deletion answers DoesNotExist rather than a silent no-op.
     entry = ProfileEntry.objects.select_for_update().get(pk=entry.pk, citizen=access.citizen)
@@ -193,7 +194,7 @@ def profile_entry_update(
 
 @transaction.atomic
 def profile_entry_delete(*, access: CitizenAccess, entry: ProfileEntry) -> None:
-    _require_write(access)
+    _require_write(access, Scope.PROFILE)
     _require_own(access, entry)
     deleted, _ = ProfileEntry.objects.filter(pk=entry.pk, citizen=access.citizen).delete()
     if not deleted:
@@ -237,7 +238,7 @@ def immunization_record_resource(
     Raises ``ImmunizationInvalid`` (French messages with their FHIR paths) when a rule is broken; nothing is
     written then.
     """
-    _require_write(access)
+    _require_write(access, Scope.IMMUNIZATIONS)
     if source_kind not in IMMUNIZATION_SOURCES:
         raise ValueError(f"Source de vaccination non permise : {source_kind}")
     if source_kind == SourceKind.CITIZEN and not access.is_citizen_side:
@@ -301,7 +302,7 @@ def immunization_update(
     lot_number: str = "",
     performer: str = "",
 ) -> Immunization:
-    _require_write(access)
+    _require_write(access, Scope.IMMUNIZATIONS)
     _require_own(access, immunization)
     immunization = Immunization.objects.select_for_update().get(pk=immunization.pk, citizen=access.citizen)
     if not immunization_is_editable(access, immunization):
@@ -330,7 +331,7 @@ def immunization_update(
 
 @transaction.atomic
 def immunization_delete(*, access: CitizenAccess, immunization: Immunization) -> None:
-    _require_write(access)
+    _require_write(access, Scope.IMMUNIZATIONS)
     _require_own(access, immunization)
     immunization = Immunization.objects.select_for_update().get(pk=immunization.pk, citizen=access.citizen)
     if not immunization_is_editable(access, immunization):

@@ -7,7 +7,10 @@ chain in the order the head row's lock grants them. Updates and deletes of journ
 trigger; anything done behind the triggers' back breaks a seal, the chain, or the row count.
 """
 
+import uuid
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
@@ -92,3 +95,137 @@ class JournalHead(models.Model):
 
     def __str__(self) -> str:
         return self.last_hash[:12]
+
+
+# --- The citizen's control over professionals' access ------------------------------------------------------------
+
+
+class Scope(models.TextChoices):
+    """The parts of a space an access may open (a temporary code chooses some of them)."""
+
+    DOCUMENTS = "documents", _("Documents")
+    MEASURES = "mesures", _("Mesures de santé")
+    PROFILE = "profil", _("Profil médical")
+    IMMUNIZATIONS = "vaccinations", _("Vaccinations")
+
+
+class CareTeamMember(models.Model):
+    """A professional of the citizen's care team; at most one of them is the declared *médecin traitant*."""
+
+    citizen = models.ForeignKey("comptes.Citizen", on_delete=models.CASCADE, related_name="care_team")
+    professional = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("professionnel")
+    )
+    is_treating_doctor = models.BooleanField(_("médecin traitant"), default=False)
+    added_at = models.DateTimeField(_("ajouté le"), auto_now_add=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("membre de l’équipe de soins")
+        verbose_name_plural = _("équipes de soins")
+        constraints = [
+            models.UniqueConstraint(fields=["citizen", "professional"], name="care_team_once"),
+            models.UniqueConstraint(
+                fields=["citizen"], condition=models.Q(is_treating_doctor=True), name="care_team_one_treating_doctor"
+            ),
+        ]
+        indexes = [models.Index(fields=["professional", "citizen"], name="care_team_professional")]
+
+    def __str__(self) -> str:
+        return f"{self.citizen_id} → {self.professional_id}"
+
+
+class AccessDelegation(models.Model):
+    """A temporary access given with a one-time code: to the professional who enters it first, for its scopes,
+    until ``expires_at`` (the code must be entered before then too), unless the citizen ends it sooner."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    citizen = models.ForeignKey("comptes.Citizen", on_delete=models.CASCADE, related_name="access_delegations")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    scopes = ArrayField(models.CharField(max_length=16, choices=Scope.choices), verbose_name=_("périmètre"))
+    expires_at = models.DateTimeField(_("valable jusqu’au"))
+    # Keyed hash of the code (HMAC, mes.comptes.codes): unique, so a code finds its delegation by an index.
+    code_hash = models.CharField(max_length=64, unique=True)
+    professional = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("professionnel"),
+    )
+    used_at = models.DateTimeField(_("code utilisé le"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("arrêté le"), null=True, blank=True)
+    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("accès temporaire")
+        verbose_name_plural = _("accès temporaires")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(scopes__len__gt=0), name="delegation_scopes_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(used_at__isnull=True, professional__isnull=True)
+                | models.Q(used_at__isnull=False, professional__isnull=False),
+                name="delegation_used_by_someone",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["professional", "citizen", "expires_at"], name="delegation_professional"),
+            models.Index(fields=["citizen", "-created_at"], name="delegation_citizen"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+
+class CodeEntryGuard(models.Model):
+    """Wrong access codes in a row of one professional; five of them lock code entry for a while."""
+
+    professional = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    consecutive_failures = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.professional_id}: {self.consecutive_failures}"
+
+
+class ProfessionalBlock(models.Model):
+    """A professional the citizen has blocked: they see nothing of the space, with a code or without."""
+
+    citizen = models.ForeignKey("comptes.Citizen", on_delete=models.CASCADE, related_name="professional_blocks")
+    professional = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("professionnel")
+    )
+    created_at = models.DateTimeField(_("bloqué le"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("professionnel bloqué")
+        verbose_name_plural = _("professionnels bloqués")
+        constraints = [models.UniqueConstraint(fields=["citizen", "professional"], name="block_once")]
+
+    def __str__(self) -> str:
+        return f"{self.citizen_id} ⊘ {self.professional_id}"
+
+
+class EmergencyAccess(models.Model):
+    """An emergency access (bris de glace) opened by a professional with the emergency role, with its reason."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    citizen = models.ForeignKey("comptes.Citizen", on_delete=models.CASCADE, related_name="emergency_accesses")
+    professional = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("professionnel")
+    )
+    reason = models.TextField(_("motif"), max_length=500)
+    started_at = models.DateTimeField(_("ouvert le"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("valable jusqu’au"))
+    ended_at = models.DateTimeField(_("arrêté le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("accès en urgence")
+        verbose_name_plural = _("accès en urgence")
+        indexes = [models.Index(fields=["professional", "citizen", "expires_at"], name="emergency_professional")]
+
+    def __str__(self) -> str:
+        return str(self.public_id)

@@ -1,23 +1,26 @@
 """The access policy: which actor may open which part of the portal.
 
-Route-level decisions by role live here; later decisions about a citizen's data (care team, blocks,
-hidden documents, app scopes) join them so that the whole policy stays in one module. Decisions fail
-closed: an unknown role or an anonymous user is refused.
+Route-level decisions by role, and the decision about a citizen's data (``citizen_access``: the person, their legal
+representative, the care team, temporary codes, blocks, emergency access, hidden documents, the per-profession
+matrix of document categories) live here, so that the whole policy stays in one module. Decisions fail closed: an
+unknown role, an anonymous user or a missing right is refused.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import wraps
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from mes.comptes.models import Citizen, Role, User
+from mes.acces.models import AccessDelegation, CareTeamMember, EmergencyAccess, ProfessionalBlock, Scope
+from mes.comptes.models import Citizen, ProfessionalProfile, Role, User
 
 # Where each role lands after signing in.
 HOME_URL_NAMES: dict[str, str] = {
@@ -83,34 +86,136 @@ def may_act_for(user, citizen) -> bool:
     return citizen.legal_representatives.filter(pk=user.pk).exists()
 
 
+ACCESS_CITIZEN = "citizen"
+ACCESS_REPRESENTATIVE = "representative"
+ACCESS_TREATING_DOCTOR = "treating_doctor"
+ACCESS_CARE_TEAM = "care_team"
+ACCESS_DELEGATION = "delegation"
+ACCESS_EMERGENCY = "emergency"
+PROFESSIONAL_KINDS = (ACCESS_TREATING_DOCTOR, ACCESS_CARE_TEAM, ACCESS_DELEGATION, ACCESS_EMERGENCY)
+
+ALL_SCOPES: frozenset[str] = frozenset(Scope.values)
+NO_SCOPE: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class CitizenAccess:
     """What an actor may do in one citizen's space, decided once per request and applied by every selector.
 
-    ``kind`` says who acts: ``citizen`` (their own space) or ``representative`` (a parent for a minor child).
-    Professionals and apps get their own kinds with the care team and the appariements; until then they get no
-    access at all (fail closed).
+    ``kind`` says who acts: ``citizen`` (their own space), ``representative`` (a parent for a minor child), or a
+    professional through the care team (``treating_doctor``, ``care_team``), a temporary code (``delegation``) or
+    an emergency access (``emergency``). ``read_scopes`` and ``write_scopes`` are the parts of the space (``Scope``)
+    it may read and feed; ``document_categories`` is ``None`` when every category of document is visible, else the
+    categories the profession may see (matrice d'habilitation); ``until`` ends a temporary access.
     """
 
     actor: User
     citizen: Citizen
     kind: str
-    may_write: bool
-    sees_hidden_documents: bool
+    read_scopes: frozenset[str] = ALL_SCOPES
+    write_scopes: frozenset[str] = ALL_SCOPES
+    sees_hidden_documents: bool = True
+    document_categories: frozenset[str] | None = None
+    until: datetime | None = None
 
     @property
     def is_citizen_side(self) -> bool:
         """The person or their legal representative: they see and manage everything of the space."""
         return self.kind in (ACCESS_CITIZEN, ACCESS_REPRESENTATIVE)
 
+    @property
+    def is_professional(self) -> bool:
+        return self.kind in PROFESSIONAL_KINDS
 
-ACCESS_CITIZEN = "citizen"
-ACCESS_REPRESENTATIVE = "representative"
+    @property
+    def may_write(self) -> bool:
+        return bool(self.write_scopes)
+
+    def can_read(self, scope: str) -> bool:
+        return scope in self.read_scopes
+
+    def can_write(self, scope: str) -> bool:
+        return scope in self.write_scopes
 
 
-def citizen_access(actor, citizen: Citizen | None) -> CitizenAccess | None:
-    """The access of ``actor`` to ``citizen``'s space, or ``None``: no space (opposed, closed), or no right."""
-    if citizen is None or not citizen.has_space or actor is None or not may_act_for(actor, citizen):
+def citizen_access(actor, citizen: Citizen | None, *, now: datetime | None = None) -> CitizenAccess | None:
+    """The access of ``actor`` to ``citizen``'s space, or ``None``: no space (opposed, closed), or no right.
+
+    Pure decision, no journal row: the views that serve a professional record each grant and each refusal
+    (``mes.acces.services.access_trace``).
+    """
+    if citizen is None or not citizen.has_space or actor is None or not getattr(actor, "is_authenticated", False):
         return None
-    kind = ACCESS_CITIZEN if citizen.user_id == actor.pk else ACCESS_REPRESENTATIVE
-    return CitizenAccess(actor=actor, citizen=citizen, kind=kind, may_write=True, sees_hidden_documents=True)
+    if user_has_role(actor, (Role.CITIZEN,)):
+        if not may_act_for(actor, citizen):
+            return None
+        kind = ACCESS_CITIZEN if citizen.user_id == actor.pk else ACCESS_REPRESENTATIVE
+        return CitizenAccess(actor=actor, citizen=citizen, kind=kind)
+    if user_has_role(actor, (Role.PROFESSIONAL,)):
+        return professional_access(actor, citizen, now=now)
+    return None
+
+
+def profession_document_categories(profession: str) -> frozenset[str] | None:
+    """The document categories a profession may see, ``None`` for all (setting PROFESSION_DOCUMENT_CATEGORIES)."""
+    categories = settings.PROFESSION_DOCUMENT_CATEGORIES.get(profession, [])
+    return None if "*" in categories else frozenset(categories)
+
+
+def professional_access(actor: User, citizen: Citizen, *, now: datetime | None = None) -> CitizenAccess | None:
+    """A professional's access: none when blocked; else through the care team, a used code, or an emergency access.
+
+    Care team and emergency open every part; codes open the union of the parts of the professional's active codes.
+    Only the *médecin traitant* sees hidden documents. A professional may add documents where they may read them.
+    """
+    profile = ProfessionalProfile.objects.filter(user=actor).first()
+    if profile is None or ProfessionalBlock.objects.filter(citizen=citizen, professional=actor).exists():
+        return None
+    now = now or timezone.now()
+    categories = profession_document_categories(profile.profession)
+    member = CareTeamMember.objects.filter(citizen=citizen, professional=actor).first()
+    if member is not None:
+        kind = ACCESS_TREATING_DOCTOR if member.is_treating_doctor else ACCESS_CARE_TEAM
+        return _professional(actor, citizen, kind, ALL_SCOPES, categories, hidden=member.is_treating_doctor)
+    delegations = list(
+        AccessDelegation.objects.filter(
+            citizen=citizen, professional=actor, ended_at__isnull=True, expires_at__gt=now
+        ).values_list("scopes", "expires_at")
+    )
+    if delegations:
+        scopes = frozenset(scope for row_scopes, _expires in delegations for scope in row_scopes) & ALL_SCOPES
+        until = max(expires for _scopes, expires in delegations)
+        return _professional(actor, citizen, ACCESS_DELEGATION, scopes, categories, until=until)
+    if profile.emergency_role and not citizen.emergency_access_refused:
+        emergency = (
+            EmergencyAccess.objects.filter(
+                citizen=citizen, professional=actor, ended_at__isnull=True, expires_at__gt=now
+            )
+            .order_by("-expires_at")
+            .first()
+        )
+        if emergency is not None:
+            return _professional(actor, citizen, ACCESS_EMERGENCY, ALL_SCOPES, categories, until=emergency.expires_at)
+    return None
+
+
+def _professional(
+    actor: User,
+    citizen: Citizen,
+    kind: str,
+    scopes: frozenset[str],
+    categories: frozenset[str] | None,
+    *,
+    hidden: bool = False,
+    until: datetime | None = None,
+) -> CitizenAccess:
+    return CitizenAccess(
+        actor=actor,
+        citizen=citizen,
+        kind=kind,
+        read_scopes=scopes,
+        write_scopes=scopes & {Scope.DOCUMENTS},
+        sees_hidden_documents=hidden,
+        document_categories=categories,
+        until=until,
+    )

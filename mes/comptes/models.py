@@ -213,6 +213,8 @@ class Citizen(models.Model):
     code_hash = models.CharField(max_length=128, blank=True)
     code_expires_at = models.DateTimeField(null=True, blank=True)
     code_failures = models.PositiveSmallIntegerField(default=0)
+    # The person's choice, in their settings, to refuse emergency access (bris de glace) to their space.
+    emergency_access_refused = models.BooleanField(_("accès en urgence refusé"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("usager")
@@ -282,6 +284,8 @@ class ProfessionalProfile(models.Model):
     profession = models.CharField(_("profession"), max_length=32, choices=Profession.choices)
     specialty = models.CharField(_("spécialité"), max_length=100, blank=True)
     practice_place = models.CharField(_("lieu d'exercice"), max_length=200, blank=True)
+    # Emergency services (SAMU, urgences): may open a space without a code, stating a reason (bris de glace).
+    emergency_role = models.BooleanField(_("habilité à l’accès en urgence"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("professionnel de santé")
@@ -350,3 +354,27 @@ class CommissionMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.display_name} — {self.get_seat_display()}"
+
+
+class Notification(models.Model):
+    """A message shown in the account's notification centre (and, when asked, also sent by e-mail)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    # The space it speaks of (a parent is notified about their child's space).
+    citizen = models.ForeignKey(Citizen, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(_("titre"), max_length=200)
+    body = models.TextField(_("message"), max_length=2000)
+    link = models.CharField(_("lien"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("reçue le"), auto_now_add=True)
+    read_at = models.DateTimeField(_("lue le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["user", "-id"], name="notification_user"),
+            models.Index(fields=["user"], condition=models.Q(read_at__isnull=True), name="notification_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

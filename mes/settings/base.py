@@ -372,3 +372,35 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 DOSSIER_DOCUMENT_MAX_BYTES = env_int("DOSSIER_DOCUMENT_MAX_BYTES", 20 * 1024**2, minimum=1024)
 # An export of the whole dossier (FHIR Bundle) stays downloadable this long, then a job deletes its file.
 DOSSIER_EXPORT_RETENTION_DAYS = env_int("DOSSIER_EXPORT_RETENTION_DAYS", 7, minimum=1)
+
+# --- Professionals' access (mes.acces) ---
+# Longest and shortest temporary access a citizen may give with a one-time code.
+ACCESS_DELEGATION_MIN_HOURS = env_int("ACCESS_DELEGATION_MIN_HOURS", 1, minimum=1)
+ACCESS_DELEGATION_MAX_DAYS = env_int("ACCESS_DELEGATION_MAX_DAYS", 30, minimum=1)
+# Wrong codes in a row after which a professional's code entry is locked, and for how long.
+ACCESS_CODE_MAX_FAILURES = env_int("ACCESS_CODE_MAX_FAILURES", 5, minimum=1)
+ACCESS_CODE_LOCK_MINUTES = env_int("ACCESS_CODE_LOCK_MINUTES", 15, minimum=1)
+# Code entries per professional account and per IP address (allauth's rate notation).
+ACCESS_CODE_RATE_LIMIT = env_str("ACCESS_CODE_RATE_LIMIT", "20/15m/user,60/15m/ip")
+# How long an emergency access (bris de glace) stays open.
+EMERGENCY_ACCESS_HOURS = env_int("EMERGENCY_ACCESS_HOURS", 24, minimum=1)
+# The document categories each profession may see (matrice d'habilitation); "*" is every category. A profession
+# absent from the table sees no document. Categories: ordonnances_soins, resultats_examens, imagerie,
+# comptes_rendus, certificats, vaccinations, prevention, autres.
+PROFESSION_DOCUMENT_CATEGORIES = {
+    "medecin": ["*"],
+    "sage_femme": ["*"],
+    "pharmacien": ["ordonnances_soins", "resultats_examens", "comptes_rendus", "vaccinations", "prevention"],
+    "infirmier": [
+        "ordonnances_soins",
+        "resultats_examens",
+        "comptes_rendus",
+        "certificats",
+        "vaccinations",
+        "prevention",
+        "autres",
+    ],
+    "chirurgien_dentiste": ["ordonnances_soins", "resultats_examens", "imagerie", "comptes_rendus", "vaccinations"],
+    "masseur_kinesitherapeute": ["ordonnances_soins", "imagerie", "comptes_rendus"],
+    "travailleur_medico_social": ["certificats", "prevention"],
+}

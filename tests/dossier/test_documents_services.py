@@ -30,6 +30,7 @@ from dossier.services.documents import (
 from dossier.uploads import CHUNK_SIZE
 from mes.acces.journal import action_label
 from mes.acces.models import JournalEntry
+from mes.acces.policy import NO_SCOPE
 from tests.dossier.documents_samples import (
     cda_bytes,
     image_bytes,
@@ -272,7 +273,7 @@ def test_with_real_commits_and_rollbacks_files_follow_the_rows(citizen):
 
 
 def test_writes_need_the_right_to_write(access):
-    read_only = replace(access, may_write=False)
+    read_only = replace(access, write_scopes=NO_SCOPE)
     with pytest.raises(PermissionDenied):
         add(read_only)
     document = make_document(access.citizen)

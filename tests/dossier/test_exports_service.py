@@ -129,9 +129,7 @@ def test_an_export_whose_worker_vanished_no_longer_blocks_the_space(access):
 
 
 def test_only_the_person_or_their_representative_may_export(citizen, professional):
-    outsider = CitizenAccess(
-        actor=professional.user, citizen=citizen, kind="professional", may_write=False, sees_hidden_documents=False
-    )
+    outsider = CitizenAccess(actor=professional.user, citizen=citizen, kind="care_team", sees_hidden_documents=False)
     with pytest.raises(PermissionDenied):
         export_request(access=outsider)
     assert not DossierExport.objects.exists()

@@ -17,6 +17,7 @@ from dossier.services.profile import (
 )
 from mes.acces.journal import action_label
 from mes.acces.models import JournalEntry
+from mes.acces.policy import NO_SCOPE
 from tests.dossier.profile_helpers import app_resource, make_app_immunization, make_immunization
 
 pytestmark = pytest.mark.django_db
@@ -175,7 +176,7 @@ def test_another_citizen_access_can_touch_nothing(access, other_access):
 
 
 def test_an_access_that_may_not_write_is_refused(access, citizen):
-    read_only = replace(access, may_write=False)
+    read_only = replace(access, write_scopes=NO_SCOPE)
     immunization = make_immunization(access)
 
     with pytest.raises(PermissionDenied):

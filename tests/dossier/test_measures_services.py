@@ -22,6 +22,7 @@ from dossier.services.measures import (
 )
 from mes.acces.journal import action_label
 from mes.acces.models import JournalEntry
+from mes.acces.policy import NO_SCOPE
 from tests.dossier.measures_support import at, record
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +120,7 @@ def test_record_refuses_an_unknown_unit(access):
 
 def test_record_refuses_an_access_that_may_not_write(access):
     with pytest.raises(PermissionDenied):
-        record(replace(access, may_write=False), MeasureKind.WEIGHT, "70")
+        record(replace(access, write_scopes=NO_SCOPE), MeasureKind.WEIGHT, "70")
     assert not Measure.objects.exists()
 
 

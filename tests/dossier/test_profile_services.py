@@ -16,6 +16,7 @@ from dossier.services.profile import (
 )
 from mes.acces.journal import action_label
 from mes.acces.models import JournalEntry
+from mes.acces.policy import NO_SCOPE
 from tests.dossier.profile_helpers import make_entry
 
 pytestmark = pytest.mark.django_db
@@ -146,7 +147,7 @@ def test_another_citizen_access_can_touch_nothing(access, other_access):
 
 
 def test_an_access_that_may_not_write_is_refused(access):
-    read_only = replace(access, may_write=False)
+    read_only = replace(access, write_scopes=NO_SCOPE)
     entry = make_entry(access.citizen)
 
     with pytest.raises(PermissionDenied):

@@ -3,10 +3,15 @@
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import connection, transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mes.acces.models import GENESIS_HASH, JournalEntry
-from mes.comptes.models import Citizen, User
+from mes.comptes.models import Citizen, Notification, Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -99,12 +104,66 @@ def journal_verify_chain() -> ChainReport:
     return ChainReport(True, checked, None, "")
 
 
+# The verification's findings, in the words of the alert sent to administrators.
+_BREAK_REASONS = {
+    "broken-link": gettext_lazy("un sceau ne suit plus le précédent (chaîne rompue)"),
+    "missing-row": gettext_lazy("une entrée a été supprimée"),
+    "altered-row": gettext_lazy("une entrée a été modifiée"),
+    "head-mismatch": gettext_lazy("la fin de la chaîne ne correspond plus (dernières entrées supprimées)"),
+    "unsealed-row": gettext_lazy("une entrée a été ajoutée sans sceau"),
+}
+BREAK_ALERT_SUBJECT = gettext_lazy("Mon espace santé : intégrité du journal compromise")
+
+
+def _admin_addresses(admins: list[User]) -> list[str]:
+    """The administrators' addresses, then those of ``settings.ADMINS``, each once."""
+    addresses = [admin.email for admin in admins if admin.email]
+    for entry in settings.ADMINS:
+        address = entry if isinstance(entry, str) else entry[1]
+        if address and address.lower() not in {known.lower() for known in addresses}:
+            addresses.append(address)
+    return addresses
+
+
+def _send_break_alert(*, to: str, body: str) -> None:
+    try:
+        EmailMessage(subject=str(BREAK_ALERT_SUBJECT), body=body, to=[to]).send()
+    except Exception:  # a refused e-mail must not stop the others; the in-app alert stays
+        logger.exception("Journal break alert could not be e-mailed")
+
+
+def _alert_admins(report: ChainReport) -> None:
+    """Tell every active administrator, in the app and by e-mail after the commit, that the chain is broken."""
+    where = str(report.first_broken_seq) if report.first_broken_seq is not None else _("non déterminée")
+    body = _(
+        "La vérification du journal des accès a trouvé une rupture de la chaîne d’intégrité.\n\n"
+        "Première entrée en cause (numéro) : %(seq)s\n"
+        "Raison : %(reason)s (%(code)s)\n"
+        "Entrées vérifiées avant la rupture : %(checked)s\n\n"
+        "Le journal a pu être modifié en dehors de l’application. Préservez la base de données en l’état et "
+        "lancez l’analyse de l’incident."
+    ) % {
+        "seq": where,
+        "reason": _BREAK_REASONS.get(report.reason, report.reason),
+        "code": report.reason,
+        "checked": report.checked,
+    }
+    admins = list(User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk"))
+    link = reverse("admin:acces_journalentry_changelist")
+    Notification.objects.bulk_create(
+        Notification(user=admin, title=str(BREAK_ALERT_SUBJECT), body=body, link=link) for admin in admins
+    )
+    for address in _admin_addresses(admins):
+        transaction.on_commit(lambda to=address: _send_break_alert(to=to, body=body))
+
+
 @transaction.atomic
 def journal_verify_and_record() -> ChainReport:
-    """Verify the chain and record the outcome in the journal itself."""
+    """Verify the chain, record the outcome in the journal itself and, if it is broken, alert the administrators."""
     report = journal_verify_chain()
     if not report.ok:
         logger.error("Journal chain broken at seq %s (%s)", report.first_broken_seq, report.reason)
+        _alert_admins(report)
     journal_append(
         actor=None,
         actor_label="Mon espace santé",
