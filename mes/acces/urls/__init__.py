@@ -1,0 +1,1 @@
+"""Routes of mes.acces, one module per audience."""
