@@ -68,6 +68,10 @@ ROLE_ROUTES = [
 def test_role_routes_answer_200_to_their_roles_403_to_others_and_ask_visitors_to_sign_in(
     client, persona_users, route, allowed
 ):
+    # The professional persona works in an emergency department, so that the emergency access form opens too
+    # (a professional without that role gets 403 there: tests/acces/test_pro_portal.py).
+    persona_users["professional"].professional.emergency_role = True
+    persona_users["professional"].professional.save(update_fields=["emergency_role"])
     path = _path(route)
     response = client.get(path)
     assert response.status_code == 302
