@@ -174,6 +174,8 @@ def demo_population_create() -> list[DemoLogin]:
                 profession=profession,
                 specialty=specialty,
                 practice_place=place,
+                # The cardiologist of the CHU also works in its emergency department.
+                emergency_role=local == "karim.haddad",
             )
     for name, siren_nic, members in _ORGANISATIONS:
         organisation, _ = Organisation.objects.get_or_create(siret=luhn_complete(siren_nic), defaults={"name": name})
@@ -186,8 +188,27 @@ def demo_population_create() -> list[DemoLogin]:
         if created:
             CommissionMember.objects.create(user=user, seat=seat)
     _user("admin", Role.ADMIN, "Alex", "ADMINISTRATEUR")
+    _care_team_create()
     pilot_wave_create()
     return demo_logins()
+
+
+def _care_team_create() -> None:
+    """Camille Durand's médecin traitant (Dr Lefebvre), also her children's, and her pharmacist in her care team."""
+    from mes.acces.models import CareTeamMember
+
+    camille = Citizen.objects.filter(user__email=f"camille.durand@{DEMO_DOMAIN}").first()
+    if camille is None:
+        return
+    spaces = [camille, *Citizen.objects.filter(legal_representatives=camille.user)]
+    team = [("sophie.lefebvre", True), ("thomas.girard", False)]
+    for space in spaces:
+        for local, treating in team:
+            user = User.objects.filter(email=f"{local}@{DEMO_DOMAIN}").first()
+            if user is not None and not CareTeamMember.objects.filter(citizen=space, professional=user).exists():
+                CareTeamMember.objects.create(
+                    citizen=space, professional=user, is_treating_doctor=treating, added_by=camille.user
+                )
 
 
 def demo_logins() -> list[DemoLogin]:

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.core.management.base import BaseCommand
 
 from mes.comptes.demo import demo_population_create
@@ -11,6 +12,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         logins = demo_population_create()
+        # Each brick fills its own part for the demo population (mes imports no brick: it asks their app configs).
+        for config in apps.get_app_configs():
+            if hasattr(config, "demo_create"):
+                config.demo_create()
         labels = dict(Role.choices)
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes. Comptes de démonstration :"))
         for login in logins:
