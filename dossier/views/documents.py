@@ -60,7 +60,7 @@ def _document(access: CitizenAccess, public_id) -> Document:
     return get_object_or_404(documents_visible(access), public_id=public_id)
 
 
-def _querystring(params: QueryDict, **changes) -> str:
+def list_querystring(params: QueryDict, **changes) -> str:
     query = params.copy()
     for name, value in changes.items():
         if value:
@@ -86,9 +86,9 @@ def document_list(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
     except InvalidCursor:
         page = document_page(access, **filters)
         status, cursor_error, cursor = 400, True, None
-    older_url = "?" + _querystring(request.GET, **{CURSOR_PARAM: page.older_cursor}) if page.older_cursor else None
-    newer_url = "?" + _querystring(request.GET, **{CURSOR_PARAM: page.newer_cursor}) if page.newer_cursor else None
-    first_url = "?" + _querystring(request.GET, **{CURSOR_PARAM: None})
+    older_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: page.older_cursor}) if page.older_cursor else None
+    newer_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: page.newer_cursor}) if page.newer_cursor else None
+    first_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: None})
     return render(
         request,
         "dossier/documents/list.html",
@@ -96,7 +96,7 @@ def document_list(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
             "access": access,
             "form": form,
             "page": page,
-            "rows": [_row(document) for document in page.documents],
+            "rows": [document_row(document) for document in page.documents],
             "older_url": older_url,
             "newer_url": newer_url,
             "first_url": first_url if cursor else None,
@@ -106,7 +106,7 @@ def document_list(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
     )
 
 
-def _row(document: Document) -> dict:
+def document_row(document: Document) -> dict:
     return {
         "document": document,
         "type_label": document_type_label(document.type_code),
@@ -215,7 +215,7 @@ def document_detail(request: HttpRequest, access: CitizenAccess, public_id) -> H
 # --- Files ----------------------------------------------------------------------------------------------------
 
 
-def _file_response(document: Document, *, inline: bool) -> FileResponse:
+def file_response(document: Document, *, inline: bool) -> FileResponse:
     try:
         stream = document.file.storage.open(document.file.name, "rb")
     except OSError:
@@ -245,13 +245,13 @@ def document_file(request: HttpRequest, access: CitizenAccess, public_id) -> Fil
     document = _document(access, public_id)
     if not FORMATS[document.format].inline:
         raise Http404(_("Ce format ne s’affiche pas dans la page : téléchargez le document."))
-    return _file_response(document, inline=True)
+    return file_response(document, inline=True)
 
 
 @require_GET
 @dossier_view
 def document_download(request: HttpRequest, access: CitizenAccess, public_id) -> FileResponse:
-    return _file_response(_document(access, public_id), inline=False)
+    return file_response(_document(access, public_id), inline=False)
 
 
 # --- Hide, unhide, delete -------------------------------------------------------------------------------------

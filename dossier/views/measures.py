@@ -119,7 +119,7 @@ class ValueRow:
     deletable: bool
 
 
-def _chart_rows(series: MeasureSeries, spec: MeasureSpec) -> list[dict]:
+def chart_rows(series: MeasureSeries, spec: MeasureSpec) -> list[dict]:
     """The chart's points as table rows: a value and its date, or a period with its mean, minimum and maximum."""
     unit = series.unit
 
@@ -193,7 +193,7 @@ def measure_detail(request: HttpRequest, access: CitizenAccess, kind: str) -> Ht
         "chart_wide": charts[0],
         "chart_narrow": charts[1],
         "chart_headers": headers,
-        "chart_rows": _chart_rows(series, spec) if series.points else [],
+        "chart_rows": chart_rows(series, spec) if series.points else [],
         "rows": rows,
         "page": page,
         "any_deletable": any(row.deletable for row in rows),

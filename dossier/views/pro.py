@@ -36,10 +36,10 @@ from dossier.selectors.overview import dossier_overview
 from dossier.selectors.profile import immunizations, profile_sections
 from dossier.services.documents import DocumentRefused, document_add
 from dossier.uploads import FORMATS, cda_summary, refused_too_large, size_limit_mb
-from dossier.views.documents import CURSOR_PARAM, _file_response, _querystring, _row
+from dossier.views.documents import CURSOR_PARAM, document_row, file_response, list_querystring
 from dossier.views.measures import (
     MeasureCard,
-    _chart_rows,
+    chart_rows,
     format_measure,
     format_moment,
     format_source,
@@ -173,9 +173,9 @@ def pro_documents(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
     except InvalidCursor:
         page = document_page(access, **filters)
         status, cursor_error, cursor = 400, True, None
-    older_url = "?" + _querystring(request.GET, **{CURSOR_PARAM: page.older_cursor}) if page.older_cursor else None
-    newer_url = "?" + _querystring(request.GET, **{CURSOR_PARAM: page.newer_cursor}) if page.newer_cursor else None
-    first_url = "?" + _querystring(request.GET, **{CURSOR_PARAM: None})
+    older_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: page.older_cursor}) if page.older_cursor else None
+    newer_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: page.newer_cursor}) if page.newer_cursor else None
+    first_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: None})
     access_trace(
         access=access,
         action=DOCUMENTS_READ,
@@ -186,7 +186,7 @@ def pro_documents(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
         (_("Documents"), None),
         form=form,
         page=page,
-        rows=[_row(document) for document in page.documents],
+        rows=[document_row(document) for document in page.documents],
         older_url=older_url,
         newer_url=newer_url,
         first_url=first_url if cursor else None,
@@ -237,7 +237,7 @@ def pro_document_content(request: HttpRequest, access: CitizenAccess, document_i
     download = request.GET.get(DOWNLOAD_PARAM) == "1"
     if document is None or not (download or FORMATS[document.format].inline):
         return _refused(request, access)
-    response = _file_response(document, inline=not download)
+    response = file_response(document, inline=not download)
     access_trace(
         access=access,
         action=DOCUMENT_DOWNLOADED if download else DOCUMENT_SHOWN,
@@ -414,7 +414,7 @@ def pro_measure_detail(request: HttpRequest, access: CitizenAccess, kind: str) -
         chart_wide=charts[0],
         chart_narrow=charts[1],
         chart_headers=[str(c.label) for c in spec.components] if spec.is_panel else [str(spec.label)],
-        chart_rows=_chart_rows(series, spec) if series.points else [],
+        chart_rows=chart_rows(series, spec) if series.points else [],
         rows=rows,
         page=page,
     )

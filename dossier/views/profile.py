@@ -151,7 +151,7 @@ def immunization_list(request: HttpRequest, access: CitizenAccess) -> HttpRespon
     return render(
         request,
         "dossier/profile/immunization_list.html",
-        {"access": access, "rows": rows, "has_read_only": any(not editable for _row, editable in rows)},
+        {"access": access, "rows": rows, "has_read_only": any(not editable for document_row, editable in rows)},
     )
 
 

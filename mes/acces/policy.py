@@ -14,10 +14,12 @@ from functools import wraps
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.acces.models import AccessDelegation, CareTeamMember, EmergencyAccess, ProfessionalBlock, Scope
 from mes.comptes.models import Citizen, ProfessionalProfile, Role, User
@@ -136,6 +138,12 @@ class CitizenAccess:
 
     def can_write(self, scope: str) -> bool:
         return scope in self.write_scopes
+
+
+def citizen_side_required(access: CitizenAccess) -> None:
+    """Only the person or their legal representative manage who may access the space (care team, codes, blocks)."""
+    if not access.is_citizen_side:
+        raise PermissionDenied(_("Seule la personne ou son représentant légal gère les accès à son espace."))
 
 
 def citizen_access(actor, citizen: Citizen | None, *, now: datetime | None = None) -> CitizenAccess | None:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from mes.acces.journal import register_action
 from mes.acces.models import AccessDelegation, CareTeamMember, EmergencyAccess, ProfessionalBlock
-from mes.acces.policy import CitizenAccess
+from mes.acces.policy import CitizenAccess, citizen_side_required
 from mes.acces.services import journal_append
 from mes.comptes.models import Citizen, ProfessionalProfile, Role, User
 
@@ -28,11 +28,6 @@ register_action(PROFESSIONAL_UNBLOCKED, gettext_lazy("Déblocage d’un professi
 register_action(EMERGENCY_PREFERENCE, gettext_lazy("Choix sur l’accès en urgence"))
 
 
-def _require_citizen_side(access: CitizenAccess) -> None:
-    if not access.is_citizen_side:
-        raise PermissionDenied(_("Seule la personne ou son représentant légal gère les accès à son espace."))
-
-
 def professional_find(rpps: str) -> User | None:
     """The active professional account with this RPPS number, if any."""
     profile = (
@@ -46,7 +41,7 @@ def professional_find(rpps: str) -> User | None:
 @transaction.atomic
 def care_team_add(*, access: CitizenAccess, professional: User, treating_doctor: bool = False) -> CareTeamMember:
     """Add ``professional`` to the care team (as *médecin traitant* when asked: a doctor, and only one)."""
-    _require_citizen_side(access)
+    citizen_side_required(access)
     citizen = access.citizen
     profile = ProfessionalProfile.objects.filter(user=professional).first()
     if profile is None or not professional.is_active:
@@ -80,7 +75,7 @@ def care_team_add(*, access: CitizenAccess, professional: User, treating_doctor:
 
 @transaction.atomic
 def care_team_remove(*, access: CitizenAccess, member: CareTeamMember) -> None:
-    _require_citizen_side(access)
+    citizen_side_required(access)
     if member.citizen_id != access.citizen.pk:
         raise PermissionDenied(_("Ce professionnel n’est pas dans cette équipe de soins."))
     deleted, _rows = CareTeamMember.objects.filter(pk=member.pk).delete()
@@ -96,7 +91,7 @@ def care_team_remove(*, access: CitizenAccess, member: CareTeamMember) -> None:
 @transaction.atomic
 def professional_block(*, access: CitizenAccess, professional: User, now: datetime | None = None) -> ProfessionalBlock:
     """Block ``professional``: their codes and emergency accesses end now; the care team gives them nothing."""
-    _require_citizen_side(access)
+    citizen_side_required(access)
     if not ProfessionalProfile.objects.filter(user=professional).exists():
         raise ValidationError({"professional": _("Seul un professionnel de santé peut être bloqué.")})
     now = now or timezone.now()
@@ -122,7 +117,7 @@ def professional_block(*, access: CitizenAccess, professional: User, now: dateti
 
 @transaction.atomic
 def professional_unblock(*, access: CitizenAccess, block: ProfessionalBlock) -> None:
-    _require_citizen_side(access)
+    citizen_side_required(access)
     if block.citizen_id != access.citizen.pk:
         raise PermissionDenied(_("Ce blocage ne concerne pas cet espace."))
     deleted, _rows = ProfessionalBlock.objects.filter(pk=block.pk).delete()
@@ -138,7 +133,7 @@ def professional_unblock(*, access: CitizenAccess, block: ProfessionalBlock) -> 
 @transaction.atomic
 def emergency_preference_set(*, access: CitizenAccess, refused: bool, now: datetime | None = None) -> None:
     """Refuse (or accept again) emergency access; refusing ends the emergency accesses open now."""
-    _require_citizen_side(access)
+    citizen_side_required(access)
     citizen = access.citizen
     if citizen.emergency_access_refused == refused:
         return

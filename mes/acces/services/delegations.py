@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from mes.acces.journal import register_action
 from mes.acces.models import AccessDelegation, CodeEntryGuard, ProfessionalBlock, Scope
-from mes.acces.policy import CitizenAccess
+from mes.acces.policy import CitizenAccess, citizen_side_required
 from mes.acces.services import journal_append
 from mes.comptes.codes import code_generate, code_hash, code_normalize
 from mes.comptes.models import User
@@ -36,11 +36,6 @@ register_action(DELEGATION_ENDED, gettext_lazy("Fin d’un accès temporaire"))
 register_action(CODE_REFUSED, gettext_lazy("Code d’accès temporaire refusé"))
 
 
-def _require_citizen_side(access: CitizenAccess) -> None:
-    if not access.is_citizen_side:
-        raise PermissionDenied(_("Seule la personne ou son représentant légal gère les accès à son espace."))
-
-
 def scopes_label(scopes) -> str:
     """« documents, mesures de santé » in the order of ``Scope``, or « tout l’espace »."""
     chosen = [scope for scope in Scope if scope.value in set(scopes)]
@@ -54,7 +49,7 @@ def delegation_create(
     *, access: CitizenAccess, scopes: list[str], duration: timedelta, now: datetime | None = None
 ) -> tuple[AccessDelegation, str]:
     """Create a delegation and return it with its code (shown once, never stored in clear)."""
-    _require_citizen_side(access)
+    citizen_side_required(access)
     chosen = sorted(set(scopes), key=list(Scope.values).index) if set(scopes) <= set(Scope.values) else None
     if not chosen:
         raise ValidationError({"scopes": _("Choisissez au moins une partie de votre espace à partager.")})
@@ -199,7 +194,7 @@ def delegation_redeem(*, professional: User, code: str, now: datetime | None = N
 @transaction.atomic
 def delegation_end(*, access: CitizenAccess, delegation: AccessDelegation, now: datetime | None = None) -> None:
     """End a delegation at once: the professional's next request is refused."""
-    _require_citizen_side(access)
+    citizen_side_required(access)
     if delegation.citizen_id != access.citizen.pk:
         raise PermissionDenied(_("Cet accès ne concerne pas cet espace."))
     updated = AccessDelegation.objects.filter(pk=delegation.pk, ended_at__isnull=True).update(
