@@ -1,4 +1,4 @@
-"""The one entry point of every page that shows a patient's space to a professional."""
+"""The entry points of the pages of a citizen's space: for the person's side, and for a professional."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -7,9 +7,28 @@ from uuid import UUID
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from mes.acces.policy import CitizenAccess, citizen_access, role_required
+from mes.acces.policy import CitizenAccess, citizen_access, forbidden, role_required
 from mes.acces.services.tracing import access_refusal_trace
 from mes.comptes.models import Citizen, Role
+from mes.comptes.selectors.profiles import active_citizen
+
+
+def citizen_space_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Open a page of a citizen's space to the person's side, called as ``view(request, access, ...)``.
+
+    The space is the one the account acts for (its own, or a minor child's chosen in the header); the access policy
+    decides what the account may do there. Objects are then looked up inside that space only, so another person's
+    item answers 404, exactly like one that does not exist.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        access: CitizenAccess | None = citizen_access(request.user, active_citizen(request))
+        if access is None:
+            return forbidden(request)
+        return view(request, access, *args, **kwargs)
+
+    return role_required(Role.CITIZEN)(wrapper)
 
 
 def no_access(request: HttpRequest) -> HttpResponse:
