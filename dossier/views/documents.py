@@ -5,11 +5,14 @@ one that does not exist. Files are streamed from the storage with the stored con
 name), ``nosniff``, a restrictive Content-Security-Policy, and a ``Content-Disposition`` naming the original file.
 """
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
@@ -42,6 +45,8 @@ from mes.acces.policy import CitizenAccess
 from mes.uploads import upload_limit_install
 
 CURSOR_PARAM = "curseur"
+# The file chooser's filter of the upload forms (the person's and the professional's).
+ACCEPT = ".pdf,.jpg,.jpeg,.png,.xml,application/pdf,image/jpeg,image/png,text/xml,application/xml"
 
 # The responses that carry a document's bytes. Nothing in them may run in the site's origin: no script, no form,
 # no base. A PDF may be framed by the site's own pages only; Chromium shows it in that frame (the ``sandbox`` iframe
@@ -73,10 +78,13 @@ def list_querystring(params: QueryDict, **changes) -> str:
 # --- List -----------------------------------------------------------------------------------------------------
 
 
-@require_GET
-@dossier_view
-def document_list(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
-    form = DocumentFilterForm(request.GET)
+def document_list_page(
+    request: HttpRequest, access: CitizenAccess, form: DocumentFilterForm, *, detail_url: Callable[[Document], str]
+) -> tuple[dict, int]:
+    """The documents' list as both sides show it (``templates/dossier/_shared/documents_list.html``): the filtered
+    page at the cursor of the query string, the links to the other pages, and the page's status (400 for a cursor
+    that matches no page, shown with the most recent documents). ``detail_url`` gives each row's link: the person's
+    document page, or the professional's."""
     form.is_valid()
     filters = form.filters()
     cursor = request.GET.get(CURSOR_PARAM) or None
@@ -89,26 +97,34 @@ def document_list(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
     older_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: page.older_cursor}) if page.older_cursor else None
     newer_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: page.newer_cursor}) if page.newer_cursor else None
     first_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: None})
-    return render(
+    context = {
+        "form": form,
+        "page": page,
+        "rows": [document_row(document, url=detail_url(document)) for document in page.documents],
+        "older_url": older_url,
+        "newer_url": newer_url,
+        "first_url": first_url if cursor else None,
+        "cursor_error": cursor_error,
+    }
+    return context, status
+
+
+@require_GET
+@dossier_view
+def document_list(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
+    context, status = document_list_page(
         request,
-        "dossier/documents/list.html",
-        {
-            "access": access,
-            "form": form,
-            "page": page,
-            "rows": [document_row(document) for document in page.documents],
-            "older_url": older_url,
-            "newer_url": newer_url,
-            "first_url": first_url if cursor else None,
-            "cursor_error": cursor_error,
-        },
-        status=status,
+        access,
+        DocumentFilterForm(request.GET),
+        detail_url=lambda document: reverse("document_detail", args=[document.public_id]),
     )
+    return render(request, "dossier/documents/list.html", {"access": access, **context}, status=status)
 
 
-def document_row(document: Document) -> dict:
+def document_row(document: Document, *, url: str) -> dict:
     return {
         "document": document,
+        "url": url,
         "type_label": document_type_label(document.type_code),
         "format_label": FORMATS[document.format].label if document.format in FORMATS else document.format,
     }
@@ -140,7 +156,7 @@ def _render_new(request, access, form, *, size_error: bool = False, status: int 
             "form": form,
             "size_error": refused_too_large(max_bytes).messages[0] if size_error else "",
             "max_mb": size_limit_mb(max_bytes),
-            "accept": ".pdf,.jpg,.jpeg,.png,.xml,application/pdf,image/jpeg,image/png,text/xml,application/xml",
+            "accept": ACCEPT,
         },
         status=status,
     )
@@ -180,10 +196,9 @@ def _document_new(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
 # --- Detail ---------------------------------------------------------------------------------------------------
 
 
-@require_GET
-@dossier_view
-def document_detail(request: HttpRequest, access: CitizenAccess, public_id) -> HttpResponse:
-    document = _document(access, public_id)
+def document_preview(document: Document) -> dict:
+    """What a document's page shows on both sides (``templates/dossier/_shared/document_info.html`` and
+    ``document_preview.html``): its labels, how its file is previewed, the text of a CDA document."""
     document_type = document_type_get(document.type_code)
     summary, file_missing = None, False
     if document.format == DocumentFormat.CDA:
@@ -192,21 +207,31 @@ def document_detail(request: HttpRequest, access: CitizenAccess, public_id) -> H
                 summary = cda_summary(stream)
         except OSError:
             file_missing = True
+    return {
+        "document": document,
+        "type_label": document_type_label(document.type_code),
+        "type_display": document_type.display if document_type else "",
+        "format_label": FORMATS[document.format].label,
+        "inline": FORMATS[document.format].inline,
+        "is_pdf": document.format == DocumentFormat.PDF,
+        "summary": summary,
+        "file_missing": file_missing,
+    }
+
+
+@require_GET
+@dossier_view
+def document_detail(request: HttpRequest, access: CitizenAccess, public_id) -> HttpResponse:
+    document = _document(access, public_id)
+    deletable = document_deletable(document)
     return render(
         request,
         "dossier/documents/detail.html",
         {
             "access": access,
-            "document": document,
-            "type_label": document_type_label(document.type_code),
-            "type_display": document_type.display if document_type else "",
-            "format_label": FORMATS[document.format].label,
-            "inline": FORMATS[document.format].inline,
-            "is_pdf": document.format == DocumentFormat.PDF,
-            "summary": summary,
-            "file_missing": file_missing,
-            "deletable": document_deletable(document),
-            "not_deletable_reason": "" if document_deletable(document) else document_not_deletable_reason(document),
+            **document_preview(document),
+            "deletable": deletable,
+            "not_deletable_reason": "" if deletable else document_not_deletable_reason(document),
             "added_by_citizen": document.author_kind == AuthorKind.CITIZEN,
         },
     )

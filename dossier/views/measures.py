@@ -6,6 +6,7 @@ Measures are looked up only through the selectors of the space the access opens,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,6 +14,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.translation import gettext as _
@@ -87,25 +89,37 @@ class MeasureCard:
     value: str
     moment: str
     context: str
+    url: str
+
+
+def measure_cards(access: CitizenAccess, *, detail_url: Callable[[str], str]) -> list[MeasureCard]:
+    """One card per measure with its latest value, as both sides show them
+    (``templates/dossier/_shared/measure_cards.html``); ``detail_url`` gives a measure's page from its kind."""
+    latest = measures_latest(access)
+    cards = []
+    for kind, spec in MEASURES.items():
+        measure = latest.get(kind)
+        if measure is None:
+            cards.append(MeasureCard(spec, "", "", "", detail_url(kind)))
+            continue
+        moment = observation_moment(measure.resource) if spec.needs_moment else None
+        cards.append(
+            MeasureCard(
+                spec,
+                format_measure(measure),
+                format_moment(measure.effective_at),
+                str(moment.label) if moment else "",
+                detail_url(kind),
+            )
+        )
+    return cards
 
 
 @require_GET
 @never_cache
 @dossier_view
 def measure_overview(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
-    latest = measures_latest(access)
-    cards = []
-    for kind, spec in MEASURES.items():
-        measure = latest.get(kind)
-        if measure is None:
-            cards.append(MeasureCard(spec, "", "", ""))
-            continue
-        moment = observation_moment(measure.resource) if spec.needs_moment else None
-        cards.append(
-            MeasureCard(
-                spec, format_measure(measure), format_moment(measure.effective_at), str(moment.label) if moment else ""
-            )
-        )
+    cards = measure_cards(access, detail_url=lambda kind: reverse("measure_detail", args=[kind]))
     return render(request, "dossier/measures/overview.html", {"access": access, "cards": cards})
 
 
@@ -153,23 +167,22 @@ def chart_rows(series: MeasureSeries, spec: MeasureSpec) -> list[dict]:
     return rows
 
 
-@require_GET
-@never_cache
-@dossier_view
-def measure_detail(request: HttpRequest, access: CitizenAccess, kind: str) -> HttpResponse:
-    spec = _spec_or_404(kind)
+def measure_detail_context(request: HttpRequest, access: CitizenAccess, spec: MeasureSpec) -> dict:
+    """A measure's page as both sides show it (``templates/dossier/_shared/measure_chart.html`` and
+    ``measure_values.html``): the chart of the period chosen in the query string, its data as a table, and the page
+    of values at the cursor."""
     period = request.GET.get("periode", DEFAULT_PERIOD)
     if period not in PERIODS:
         period = DEFAULT_PERIOD
     now = timezone.now()
     delta = PERIODS[period][1]
     since = now - delta if delta is not None else None
-    unit = measure_latest_unit(access, kind) if len(spec.units) > 1 else None
-    series = measure_series(access, kind, since=since, unit=unit)
+    unit = measure_latest_unit(access, spec.kind) if len(spec.units) > 1 else None
+    series = measure_series(access, spec.kind, since=since, unit=unit)
     charts = [
         measure_chart(series, spec, start=since, end=now if since else None, size=size) for size in (WIDE, NARROW)
     ]
-    page = measure_page(access, kind, cursor=request.GET.get("apres"))
+    page = measure_page(access, spec.kind, cursor=request.GET.get("apres"))
     rows = []
     for measure in page.items:
         moment = observation_moment(measure.resource) if spec.needs_moment else None
@@ -184,8 +197,7 @@ def measure_detail(request: HttpRequest, access: CitizenAccess, kind: str) -> Ht
             )
         )
     headers = [str(component.label) for component in spec.components] if spec.is_panel else [str(spec.label)]
-    context = {
-        "access": access,
+    return {
         "spec": spec,
         "period": period,
         "periods": [{"key": key, "label": label} for key, (label, _delta) in PERIODS.items()],
@@ -196,9 +208,17 @@ def measure_detail(request: HttpRequest, access: CitizenAccess, kind: str) -> Ht
         "chart_rows": chart_rows(series, spec) if series.points else [],
         "rows": rows,
         "page": page,
-        "any_deletable": any(row.deletable for row in rows),
     }
-    return render(request, "dossier/measures/detail.html", context)
+
+
+@require_GET
+@never_cache
+@dossier_view
+def measure_detail(request: HttpRequest, access: CitizenAccess, kind: str) -> HttpResponse:
+    context = measure_detail_context(request, access, _spec_or_404(kind))
+    # Deleting a value is the person's own action: only their page has the column.
+    context["any_deletable"] = any(row.deletable for row in context["rows"])
+    return render(request, "dossier/measures/detail.html", {"access": access, **context})
 
 
 # Which field of the form an issue of the Observation belongs to.

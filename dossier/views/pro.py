@@ -16,35 +16,25 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from dossier.charts import NARROW, WIDE, measure_chart
-from dossier.document_types import DOCUMENT_TYPES, document_type_get, document_type_label
-from dossier.fhir.measures import observation_moment
+from dossier.document_types import DOCUMENT_TYPES
 from dossier.forms.documents import DocumentFilterForm, DocumentUploadForm
-from dossier.forms.measures import DEFAULT_PERIOD, PERIODS
 from dossier.measures_catalog import MEASURES
-from dossier.models.documents import AuthorKind, Document, DocumentCategory, DocumentFormat
-from dossier.selectors.documents import InvalidCursor, document_page, documents_visible
-from dossier.selectors.measures import measure_latest_unit, measure_page, measure_series, measures_latest
+from dossier.models.documents import AuthorKind, Document, DocumentCategory
+from dossier.selectors.documents import documents_visible
 from dossier.selectors.overview import dossier_overview
-from dossier.selectors.profile import immunizations, profile_sections
+from dossier.selectors.profile import profile_sections
 from dossier.services.documents import DocumentRefused, document_add
-from dossier.uploads import FORMATS, cda_summary, refused_too_large, size_limit_mb
-from dossier.views.documents import CURSOR_PARAM, document_row, file_response, list_querystring
-from dossier.views.measures import (
-    MeasureCard,
-    chart_rows,
-    format_measure,
-    format_moment,
-    format_source,
-)
-from mes.acces.decorators import professional_view
+from dossier.uploads import FORMATS, refused_too_large, size_limit_mb
+from dossier.views.documents import ACCEPT, document_list_page, document_preview, file_response
+from dossier.views.measures import measure_cards, measure_detail_context
+from dossier.views.profile import immunization_rows
+from mes.acces.decorators import no_access, professional_view
 from mes.acces.journal import register_action
 from mes.acces.models import Scope
 from mes.acces.policy import CitizenAccess
@@ -75,7 +65,6 @@ register_action(PROFILE_READ, gettext_lazy("Consultation du profil médical par 
 register_action(IMMUNIZATIONS_READ, gettext_lazy("Consultation des vaccinations par un professionnel"))
 
 DOWNLOAD_PARAM = "telecharger"
-ACCEPT = ".pdf,.jpg,.jpeg,.png,.xml,application/pdf,image/jpeg,image/png,text/xml,application/xml"
 
 
 # --- What the pages share -------------------------------------------------------------------------------------
@@ -85,7 +74,7 @@ def _refused(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
     """A part the access does not open, or an object it does not show: journaled, and the same 404 as a space
     that does not exist (nothing tells a hidden document from a missing one)."""
     access_refusal_trace(actor=access.actor, citizen=access.citizen, path=request.path)
-    return render(request, "pro/no_access.html", status=404)
+    return no_access(request)
 
 
 def _patient_url(access: CitizenAccess, name: str, *args) -> str:
@@ -93,12 +82,9 @@ def _patient_url(access: CitizenAccess, name: str, *args) -> str:
 
 
 def _context(access: CitizenAccess, *trail: tuple[str, str | None], **extra) -> dict:
-    """The patient's header and the trail « Espace professionnel › <patient> › … » (the last step is the page)."""
-    steps = [
-        (_("Espace professionnel"), reverse("pro_home")),
-        (str(access.citizen), _patient_url(access, "pro_patient")),
-    ]
-    steps.extend(trail)
+    """The patient's header and the trail « Espace professionnel › <patient> › … » (the last step is the page;
+    ``templates/pro/_breadcrumb.html`` draws the first)."""
+    steps = [(str(access.citizen), _patient_url(access, "pro_patient")), *trail]
     return {
         "access": access,
         "patient": access.citizen,
@@ -164,35 +150,18 @@ def pro_documents(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
         return _refused(request, access)
     form = DocumentFilterForm(request.GET)
     form.fields["categorie"].choices = [("", _("Toutes les catégories")), *_category_choices(access)]
-    form.is_valid()
-    filters = form.filters()
-    cursor = request.GET.get(CURSOR_PARAM) or None
-    status, cursor_error = 200, False
-    try:
-        page = document_page(access, cursor=cursor, **filters)
-    except InvalidCursor:
-        page = document_page(access, **filters)
-        status, cursor_error, cursor = 400, True, None
-    older_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: page.older_cursor}) if page.older_cursor else None
-    newer_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: page.newer_cursor}) if page.newer_cursor else None
-    first_url = "?" + list_querystring(request.GET, **{CURSOR_PARAM: None})
+    listing, status = document_list_page(
+        request,
+        access,
+        form,
+        detail_url=lambda document: _patient_url(access, "pro_document_detail", document.public_id),
+    )
     access_trace(
         access=access,
         action=DOCUMENTS_READ,
-        details={"documents": [str(document.public_id) for document in page.documents]},
+        details={"documents": [str(document.public_id) for document in listing["page"].documents]},
     )
-    context = _context(
-        access,
-        (_("Documents"), None),
-        form=form,
-        page=page,
-        rows=[document_row(document) for document in page.documents],
-        older_url=older_url,
-        newer_url=newer_url,
-        first_url=first_url if cursor else None,
-        cursor_error=cursor_error,
-        may_add=access.can_write(Scope.DOCUMENTS),
-    )
+    context = _context(access, (_("Documents"), None), **listing, may_add=access.can_write(Scope.DOCUMENTS))
     return render(request, "dossier/pro/documents.html", context, status=status)
 
 
@@ -203,27 +172,13 @@ def pro_document_detail(request: HttpRequest, access: CitizenAccess, document_id
     document = _document(access, document_id)
     if document is None:
         return _refused(request, access)
-    document_type = document_type_get(document.type_code)
-    summary, file_missing = None, False
-    if document.format == DocumentFormat.CDA:
-        try:
-            with document.file.storage.open(document.file.name, "rb") as stream:
-                summary = cda_summary(stream)
-        except OSError:
-            file_missing = True
+    preview = document_preview(document)
     access_trace(access=access, action=DOCUMENT_READ, obj=document, details={"titre": document.title})
     context = _context(
         access,
         _documents_step(access),
         (document.title, None),
-        document=document,
-        type_label=document_type_label(document.type_code),
-        type_display=document_type.display if document_type else "",
-        format_label=FORMATS[document.format].label,
-        inline=FORMATS[document.format].inline,
-        is_pdf=document.format == DocumentFormat.PDF,
-        summary=summary,
-        file_missing=file_missing,
+        **preview,
         content_url=_patient_url(access, "pro_document_content", document.public_id),
     )
     return render(request, "dossier/pro/document_detail.html", context)
@@ -354,19 +309,7 @@ def _pro_document_add(request: HttpRequest, access: CitizenAccess) -> HttpRespon
 def pro_measures(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
     if not access.can_read(Scope.MEASURES):
         return _refused(request, access)
-    latest = measures_latest(access)
-    cards = []
-    for kind, spec in MEASURES.items():
-        measure = latest.get(kind)
-        if measure is None:
-            cards.append(MeasureCard(spec, "", "", ""))
-            continue
-        moment = observation_moment(measure.resource) if spec.needs_moment else None
-        cards.append(
-            MeasureCard(
-                spec, format_measure(measure), format_moment(measure.effective_at), str(moment.label) if moment else ""
-            )
-        )
+    cards = measure_cards(access, detail_url=lambda kind: _patient_url(access, "pro_measure_detail", kind))
     access_trace(access=access, action=MEASURES_READ)
     context = _context(access, (_("Mesures de santé"), None), cards=cards)
     return render(request, "dossier/pro/measures.html", context)
@@ -379,44 +322,13 @@ def pro_measure_detail(request: HttpRequest, access: CitizenAccess, kind: str) -
     spec = MEASURES.get(kind)
     if not access.can_read(Scope.MEASURES) or spec is None:
         return _refused(request, access)
-    period = request.GET.get("periode", DEFAULT_PERIOD)
-    if period not in PERIODS:
-        period = DEFAULT_PERIOD
-    now = timezone.now()
-    delta = PERIODS[period][1]
-    since = now - delta if delta is not None else None
-    unit = measure_latest_unit(access, kind) if len(spec.units) > 1 else None
-    series = measure_series(access, kind, since=since, unit=unit)
-    charts = [
-        measure_chart(series, spec, start=since, end=now if since else None, size=size) for size in (WIDE, NARROW)
-    ]
-    page = measure_page(access, kind, cursor=request.GET.get("apres"))
-    rows = []
-    for measure in page.items:
-        moment = observation_moment(measure.resource) if spec.needs_moment else None
-        rows.append(
-            {
-                "moment": format_moment(measure.effective_at),
-                "value": format_measure(measure),
-                "glucose_moment": str(moment.label) if moment else "",
-                "source": format_source(measure),
-            }
-        )
-    access_trace(access=access, action=MEASURE_READ, details={"mesure": kind, "periode": period})
+    measure = measure_detail_context(request, access, spec)
+    access_trace(access=access, action=MEASURE_READ, details={"mesure": kind, "periode": measure["period"]})
     context = _context(
         access,
         (_("Mesures de santé"), _patient_url(access, "pro_measures")),
         (str(spec.label), None),
-        spec=spec,
-        period=period,
-        periods=[{"key": key, "label": label} for key, (label, _delta) in PERIODS.items()],
-        series=series,
-        chart_wide=charts[0],
-        chart_narrow=charts[1],
-        chart_headers=[str(c.label) for c in spec.components] if spec.is_panel else [str(spec.label)],
-        chart_rows=chart_rows(series, spec) if series.points else [],
-        rows=rows,
-        page=page,
+        **measure,
     )
     return render(request, "dossier/pro/measure_detail.html", context)
 
@@ -447,7 +359,7 @@ def pro_profile(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
 def pro_immunizations(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
     if not access.can_read(Scope.IMMUNIZATIONS):
         return _refused(request, access)
-    rows = list(immunizations(access))
+    rows = immunization_rows(access)
     access_trace(access=access, action=IMMUNIZATIONS_READ)
     context = _context(access, (_("Vaccinations"), None), rows=rows)
     return render(request, "dossier/pro/immunizations.html", context)

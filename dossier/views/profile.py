@@ -144,10 +144,16 @@ def profile_entry_delete_view(request: HttpRequest, access: CitizenAccess, publi
 # --- Vaccinations ---
 
 
+def immunization_rows(access: CitizenAccess) -> list[tuple[Immunization, bool]]:
+    """The vaccinations and whether the access may change each, the rows of
+    ``templates/dossier/_shared/immunizations_table.html`` on both sides (a professional changes none)."""
+    return [(immunization, immunization_is_editable(access, immunization)) for immunization in immunizations(access)]
+
+
 @require_GET
 @dossier_view
 def immunization_list(request: HttpRequest, access: CitizenAccess) -> HttpResponse:
-    rows = [(immunization, immunization_is_editable(access, immunization)) for immunization in immunizations(access)]
+    rows = immunization_rows(access)
     return render(
         request,
         "dossier/profile/immunization_list.html",

@@ -169,7 +169,7 @@ def test_blood_pressure_page_draws_both_series(client, access, citizen):
     html = client.get(reverse("measure_detail", args=[MeasureKind.BLOOD_PRESSURE])).content.decode()
     assert html.count("<polyline") == 4  # two series in each of the two sizes
     assert "Pression systolique" in html and "Pression diastolique" in html
-    assert "<td>130\u00a0mmHg</td><td>85\u00a0mmHg</td>" in html
+    assert '<td class="fr-cell--multiline">130\u00a0mmHg</td><td class="fr-cell--multiline">85\u00a0mmHg</td>' in html
     assert "124/79\u00a0mmHg" in html
 
 
@@ -179,7 +179,7 @@ def test_glucose_page_shows_the_moment_and_converts_for_the_chart(client, access
     client.force_login(citizen.user)
     html = client.get(reverse("measure_detail", args=[MeasureKind.GLUCOSE])).content.decode()
     assert "Glycémie en mg/dL, du plus ancien au plus récent" in html  # the unit of the latest value
-    assert "<td>110\u00a0mg/dL</td>" in html
+    assert '<td class="fr-cell--multiline">110\u00a0mg/dL</td>' in html  # the chart's data, in the table
     assert "1,1\u00a0g/L" in html
     assert "Après le repas (post-prandial)" in html and "À jeun" in html
 

@@ -4,7 +4,6 @@ The patient's own pages (``/pro/patients/<id>/``) are served by the dossier, whi
 shows; these pages only lead there.
 """
 
-from allauth.core.internal import ratelimit
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -20,18 +19,13 @@ from mes.acces.selectors_pro import professional_patients
 from mes.acces.services.delegations import CodeRefused, delegation_redeem
 from mes.acces.services.emergency import EmergencyRefused, emergency_access_open, emergency_citizen_find
 from mes.comptes.models import ProfessionalProfile, Role
+from mes.ratelimit import rate_limited
 
 UNKNOWN_PERSON = _("Aucun espace santé ne correspond à ce matricule INS et à cette date de naissance.")
 
 
 def _profile(request: HttpRequest) -> ProfessionalProfile | None:
     return ProfessionalProfile.objects.filter(user=request.user).first()
-
-
-def _code_entries_exhausted(request: HttpRequest) -> bool:
-    """Code entries per account and per IP address (setting ACCESS_CODE_RATE_LIMIT, allauth's notation)."""
-    rate = settings.ACCESS_CODE_RATE_LIMIT
-    return ratelimit.consume(request, app="mes.acces", action="access_code", config={"access_code": rate}) is None
 
 
 @require_GET
@@ -60,7 +54,9 @@ def pro_code(request: HttpRequest) -> HttpResponse:
         return forbidden(request)
     form = AccessCodeForm(request.POST or None)
     if request.method == "POST":
-        if _code_entries_exhausted(request):
+        # Code entries per account and per IP address (setting ACCESS_CODE_RATE_LIMIT), on top of the lock after
+        # five wrong codes in a row that the service keeps per professional.
+        if rate_limited(request, app="mes.acces", action="access_code"):
             return render(request, "429.html", status=429)
         if form.is_valid():
             try:

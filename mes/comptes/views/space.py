@@ -6,7 +6,6 @@ with allauth's limiter so that they share its cache and its reading of the clien
 
 from datetime import timedelta
 
-from allauth.core.internal import ratelimit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -32,6 +31,7 @@ from mes.comptes.services.space import (
     space_close,
     space_oppose,
 )
+from mes.ratelimit import rate_limited
 
 ACTIVATION_SESSION_KEY = "space_activation"
 ACTIVATION_SESSION_SECONDS = 15 * 60
@@ -46,8 +46,7 @@ CLOSABLE_STATUSES = (CitizenStatus.ACTIVATED, CitizenStatus.CREATED_AUTOMATICALL
 
 
 def _rate_limited(request: HttpRequest, action: str) -> bool:
-    rate = getattr(settings, f"{action.upper()}_RATE_LIMIT", RATE_LIMITS[action])
-    return ratelimit.consume(request, app="mes.comptes", action=action, config={action: rate}) is None
+    return rate_limited(request, app="mes.comptes", action=action, default=RATE_LIMITS[action])
 
 
 def _too_many_attempts(request: HttpRequest) -> HttpResponse:
