@@ -197,8 +197,9 @@ def test_a_code_typed_in_lower_case_with_spaces_opens_the_space_once_and_notifie
     assert Notification.objects.filter(user=citizen.user).count() == 1
 
 
-def test_an_empty_code_is_an_error_of_the_form_not_a_failed_attempt(pro_client, professional):
-    response = pro_client.post(CODE, {"code": "  "})
+@pytest.mark.parametrize("data", [{"code": "  "}, {}], ids=["blank", "no-field"])
+def test_an_empty_code_is_an_error_of_the_form_not_a_failed_attempt(pro_client, professional, data):
+    response = pro_client.post(CODE, data)
     assert response.status_code == 400
     assert "Saisissez le code d’accès" in response.content.decode()
     assert not CodeEntryGuard.objects.filter(professional=professional.user, consecutive_failures__gt=0).exists()

@@ -52,7 +52,7 @@ def pro_code(request: HttpRequest) -> HttpResponse:
     profile = _profile(request)
     if profile is None:
         return forbidden(request)
-    form = AccessCodeForm(request.POST or None)
+    form = AccessCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         # Code entries per account and per IP address (setting ACCESS_CODE_RATE_LIMIT), on top of the lock after
         # five wrong codes in a row that the service keeps per professional.
@@ -76,7 +76,7 @@ def pro_emergency(request: HttpRequest) -> HttpResponse:
     profile = _profile(request)
     if profile is None or not profile.emergency_role:
         return forbidden(request)
-    form = EmergencyAccessForm(request.POST or None)
+    form = EmergencyAccessForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         citizen = emergency_citizen_find(ins=data["ins"], birth_date=data["birth_date"])
