@@ -40,7 +40,8 @@ class Event(models.Model):
     """An appointment, a hospitalisation or another dated event (a VEVENT, a FHIR Appointment)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="agenda_events")
+    # No index of its own: the unique constraint on (citizen, uid) starts with the citizen.
+    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="agenda_events", db_index=False)
     uid = models.CharField(_("identifiant iCalendar"), max_length=255)
     kind = models.CharField(_("type"), max_length=20, choices=EventKind.choices, default=EventKind.APPOINTMENT)
     title = models.CharField(_("titre"), max_length=TITLE_MAX_LENGTH)
@@ -103,7 +104,8 @@ class Task(models.Model):
     """Something to do, undated or with a due date (a VTODO)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="agenda_tasks")
+    # No index of its own: the unique constraint on (citizen, uid) starts with the citizen.
+    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="agenda_tasks", db_index=False)
     uid = models.CharField(_("identifiant iCalendar"), max_length=255)
     title = models.CharField(_("titre"), max_length=TITLE_MAX_LENGTH)
     due_date = models.DateField(_("échéance"), null=True, blank=True)
@@ -152,7 +154,8 @@ class PreventionDate(models.Model):
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="prevention_dates")
+    # No index of its own: the unique constraint and the list index both start with the citizen.
+    citizen = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="prevention_dates", db_index=False)
     programme = models.CharField(_("programme"), max_length=40)
     occurrence = models.CharField(_("occurrence"), max_length=20)
     due_from = models.DateField(_("à partir du"))
@@ -188,7 +191,6 @@ class PreventionDate(models.Model):
 
 class ReminderStatus(models.TextChoices):
     PENDING = "pending", _("À envoyer")
-    SENDING = "sending", _("Envoi en cours")
     SENT = "sent", _("Envoyé")
     CANCELLED = "cancelled", _("Annulé")
 
@@ -196,9 +198,10 @@ class ReminderStatus(models.TextChoices):
 class Reminder(models.Model):
     """One reminder of one occurrence of an event: its row makes the sending happen once.
 
-    The job creates the row (unique per event and occurrence) when the reminder is due, then claims it by moving it
-    from pending to sending under ``SELECT ... FOR UPDATE SKIP LOCKED``; a second run or a second worker finds
-    nothing to claim. A claim older than the lease (a worker that died) is taken back.
+    The job creates the row (unique per event and occurrence) when the reminder is due, then sends it in one
+    transaction that holds the row under ``SELECT ... FOR UPDATE SKIP LOCKED`` and marks it sent: a second run or a
+    second worker skips it, a worker that dies rolls the claim back (see ``agenda.services.reminders``).
+    ``claimed_at`` is the time of the last attempt.
     """
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="reminders")
@@ -215,9 +218,7 @@ class Reminder(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=ReminderStatus.values), name="agenda_reminder_status"),
         ]
         indexes = [
-            models.Index(
-                fields=["due_at"], condition=models.Q(status__in=["pending", "sending"]), name="agenda_reminder_due_idx"
-            )
+            models.Index(fields=["due_at"], condition=models.Q(status="pending"), name="agenda_reminder_due_idx")
         ]
 
     def __str__(self) -> str:
@@ -228,6 +229,9 @@ class Feed(models.Model):
     """The person's private subscription feed (webcal): only the hash of its secret token is kept."""
 
     citizen = models.OneToOneField(Citizen, on_delete=models.CASCADE, related_name="agenda_feed")
+    # Who gave out the current token: the feed serves only while they may still open the space (a parent loses a
+    # child's agenda at the child's majority, as they lose the pages).
+    created_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     token_hash = models.CharField(max_length=64, unique=True)
     titles_only = models.BooleanField(_("titres seulement"), default=True)
     include_tasks = models.BooleanField(_("inclure les tâches"), default=False)

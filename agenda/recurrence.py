@@ -100,6 +100,9 @@ def next_occurrence(
 def rule_describe(value: str) -> str:
     """The rule in plain French for the common cases the form writes; the raw rule otherwise."""
     parts = dict(part.split("=", 1) for part in value.upper().split(";") if "=" in part)
+    if set(parts) - {"FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST"}:
+        # BYDAY, BYMONTHDAY...: rather the rule itself than a wording that hides part of it.
+        return value
     interval = int(parts.get("INTERVAL", "1") or 1)
     words = {
         "DAILY": (_("Tous les jours"), _("Tous les %(n)s jours")),

@@ -8,7 +8,7 @@ query, recurring series from one query and are expanded in Python over the perio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -29,7 +29,7 @@ class Occurrence:
     @property
     def key(self) -> str:
         """Identifies the occurrence in URLs: the event and, for a series, the UTC start."""
-        return self.start.astimezone(timezone.UTC).strftime("%Y%m%dT%H%M%SZ")
+        return self.start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
     def local_start(self) -> datetime:
         return timezone.localtime(self.start)
@@ -88,8 +88,8 @@ def event_get(access: CitizenAccess, public_id) -> Event | None:
 def occurrence_get(access: CitizenAccess, event: Event, key: str) -> Occurrence | None:
     """The occurrence of ``event`` named by ``key`` (see ``Occurrence.key``), if the series has it."""
     try:
-        moment = datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.UTC)
-    except ValueError:
+        moment = datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except (TypeError, ValueError):
         return None
     for start in occurrence_starts(
         starts_at=event.starts_at,

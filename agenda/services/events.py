@@ -8,7 +8,7 @@ may delete them, not change them. Validation errors are a ``ValidationError`` ke
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -111,7 +111,7 @@ def _check_text(errors: dict, field: str, value: str, max_length: int, *, requir
         errors[field] = _("Ce champ ne doit pas dépasser %(max)s caractères.") % {"max": max_length}
 
 
-def _event_clean(
+def event_fields_clean(
     *,
     title: str,
     starts_at: datetime | None,
@@ -125,6 +125,8 @@ def _event_clean(
     note: str,
     reminder_minutes: int | None,
 ) -> dict:
+    """The cleaned fields of an event (times made whole days for an all-day event, a default end of one hour), or a
+    ``ValidationError`` keyed by field. Shared by the services and the iCalendar import, which saves in bulk."""
     errors: dict[str, str] = {}
     fields = {
         "title": _clean_text(title),
@@ -216,7 +218,7 @@ def event_create(
 ) -> Event:
     """Add an event to ``access.citizen``'s agenda. Without ``ends_at``, it lasts one hour (all day: one day)."""
     _require_writer(access, source)
-    fields = _event_clean(
+    fields = event_fields_clean(
         title=title,
         starts_at=starts_at,
         ends_at=ends_at,
@@ -273,11 +275,18 @@ def event_update(*, access: CitizenAccess, event: Event, **changes) -> Event:
         raise TypeError(f"event_update: champs inconnus {sorted(unknown)}")
     sequence = changes.pop("sequence", None)
     current = {name: getattr(event, name) for name in allowed - {"sequence"}}
-    if "starts_at" in changes and "ends_at" not in changes and not changes.get("all_day", event.all_day):
-        # Moving the start keeps the duration.
-        current["ends_at"] = changes["starts_at"] + (event.ends_at - event.starts_at)
+    if "starts_at" in changes and "ends_at" not in changes and changes["starts_at"] is not None:
+        if changes.get("all_day", event.all_day):
+            # Moving an all-day event keeps its number of days (counted in its own time zone).
+            tz = zone(event.tzid)
+            days = (event.ends_at.astimezone(tz).date() - event.starts_at.astimezone(tz).date()).days
+            first = changes["starts_at"].astimezone(tz).date()
+            current["ends_at"] = datetime.combine(first + timedelta(days=max(days, 1)), datetime.min.time(), tzinfo=tz)
+        else:
+            # Moving the start keeps the duration.
+            current["ends_at"] = changes["starts_at"] + (event.ends_at - event.starts_at)
     current.update(changes)
-    fields = _event_clean(**current)
+    fields = event_fields_clean(**current)
     if fields["starts_at"] != event.starts_at or fields["rrule"] != event.rrule:
         # The removed occurrences belonged to the old series.
         event.exdates = []
@@ -298,7 +307,7 @@ def event_occurrence_delete(*, access: CitizenAccess, event: Event, occurrence_s
     _require_may_change(access, event)
     if not event.is_recurring:
         raise ValidationError({"occurrence": _("Cet événement ne se répète pas.")})
-    moment = occurrence_start.astimezone(timezone.UTC)
+    moment = occurrence_start.astimezone(UTC)
     if moment not in event.exdates:
         event.exdates = [*event.exdates, moment]
         event.sequence += 1
@@ -325,7 +334,8 @@ def event_delete(*, access: CitizenAccess, event: Event) -> None:
     event.delete()
 
 
-def _task_clean(*, title: str, due_date: date | None, note: str) -> dict:
+def task_fields_clean(*, title: str, due_date: date | None, note: str) -> dict:
+    """The cleaned fields of a task, or a ``ValidationError`` keyed by field."""
     errors: dict[str, str] = {}
     fields = {"title": _clean_text(title), "note": _clean_note(note), "due_date": due_date}
     _check_text(errors, "title", fields["title"], TITLE_MAX_LENGTH, required=True)
@@ -353,7 +363,7 @@ def task_create(
 ) -> Task:
     """Add a task, undated or with a due date."""
     _require_writer(access, source)
-    fields = _task_clean(title=title, due_date=due_date, note=note)
+    fields = task_fields_clean(title=title, due_date=due_date, note=note)
     uid = (uid or "").strip() or uid_new()
     if len(uid) > 255:
         raise ValidationError({"uid": _("L’identifiant iCalendar (UID) dépasse 255 caractères.")})
@@ -385,7 +395,7 @@ def task_update(
     *, access: CitizenAccess, task: Task, title: str, due_date: date | None, note: str, sequence: int | None = None
 ) -> Task:
     _require_may_change(access, task)
-    fields = _task_clean(title=title, due_date=due_date, note=note)
+    fields = task_fields_clean(title=title, due_date=due_date, note=note)
     for name, value in fields.items():
         setattr(task, name, value)
     task.sequence = sequence if sequence is not None else task.sequence + 1
