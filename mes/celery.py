@@ -41,6 +41,14 @@ app.conf.update(
             "task": "dossier.tasks.dossier_export_purge_expired",
             "schedule": crontab(minute=20),
         },
+        "agenda-prevention-dates-nightly": {
+            "task": "agenda.tasks.prevention_dates_compute",
+            "schedule": crontab(hour=4, minute=0),
+        },
+        "agenda-reminders-every-minute": {
+            "task": "agenda.tasks.reminders_send",
+            "schedule": crontab(minute="*"),
+        },
         "majority-release-daily": {
             "task": "mes.comptes.tasks.majority_release",
             "schedule": crontab(hour=0, minute=30),

@@ -13,6 +13,8 @@ _NAVIGATION = {
     Role.CITIZEN: [
         (_("Mon espace"), "citizen_home"),
         (_("Dossier médical"), "dossier_home"),
+        (_("Catalogue"), "catalogue_home"),
+        (_("Agenda"), "agenda_home"),
         (_("Accès"), "access_settings"),
         (_("Paramètres"), "citizen_settings"),
     ],

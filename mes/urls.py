@@ -11,6 +11,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("mes.comptes.urls.space")),
     path("dossier/", include("dossier.urls")),
+    path("catalogue/", include("catalogue.urls")),
+    path("agenda/", include("agenda.urls")),
     path("acces/", include("mes.acces.urls.citizen")),
     path("", include("mes.acces.urls.history")),
     path("pro/", include("mes.acces.urls.pro")),

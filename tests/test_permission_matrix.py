@@ -26,6 +26,8 @@ PUBLIC_ROUTES = {
     "space_oppose",
     "space_oppose_done",
     "space_closed",
+    # The agenda's subscription feed: its secret token answers for it (see tests/agenda/test_feed*.py).
+    "agenda_feed_ics",
 }
 # Route families that enforce their own access: allauth (sign-in, MFA), the OAuth2 provider, the Django admin.
 DELEGATED_PREFIXES = ("compte/", "o/", "admin/")

@@ -8,13 +8,15 @@ Only the allowed cells succeed; another person's objects answer 404; no page lea
 """
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from agenda.models import Event, PreventionDate, PreventionStatus, Task
+from agenda.services import event_create, task_create
 from dossier.models import Immunization, Measure, ProfileEntry
 from dossier.services.documents import document_add
 from dossier.services.exports import export_request
@@ -24,6 +26,7 @@ from mes.acces.models import CareTeamMember, EmergencyAccess, ProfessionalBlock,
 from mes.acces.policy import citizen_access
 from mes.acces.services.delegations import delegation_create, delegation_redeem
 from mes.comptes.models import Notification
+from tests.catalogue.helpers import make_service
 from tests.dossier.documents_samples import pdf_bytes, upload
 from tests.factories import ProfessionalFactory
 from tests.test_permission_matrix import iter_routes
@@ -42,8 +45,9 @@ ACTORS = [
     "emergency_expired",
     "treating_doctor",
 ]
-# Parameters that name one of Camille's objects (``kind`` and ``section`` name a part of any space).
-OBJECT_PARAMETERS = r"<(uuid|int):"
+# Parameters that name one of Camille's objects (``kind`` and ``section`` name a part of any space, a date an agenda
+# page of any space).
+OBJECT_PARAMETERS = r"<(uuid|int):(?!year>|month>|day>)"
 # Pro pages a code for the measures opens (the rest of the space stays closed to it).
 MEASURE_PAGES = {"pro_patient", "pro_measures", "pro_measure_detail"}
 
@@ -87,6 +91,15 @@ def world(citizen, other_citizen, django_capture_on_commit_callbacks):
     immunization = immunization_record(access=own, vaccine_code="J07BB02", occurrence_date=now.date())
     with django_capture_on_commit_callbacks(execute=False):
         export = export_request(access=own)
+    event = event_create(
+        access=own, title="Consultation de cardiologie", starts_at=now + timedelta(days=3), rrule="FREQ=WEEKLY;COUNT=3",
+        reminder_minutes=60,
+    )  # fmt: skip
+    task = task_create(access=own, title="Renouveler l’ordonnance", due_date=now.date())
+    service = make_service(screenshots=1)
+    prevention = PreventionDate.objects.create(
+        citizen=citizen, programme="rappel-dtp", occurrence="45", due_from=now.date(), table_version="test"
+    )
 
     pros = {"pro_none": ProfessionalFactory().user, "treating_doctor": treating}
     blocked = ProfessionalFactory().user
@@ -121,6 +134,10 @@ def world(citizen, other_citizen, django_capture_on_commit_callbacks):
         "entry": entry,
         "immunization": immunization,
         "export": export,
+        "event": event,
+        "task": task,
+        "prevention": prevention,
+        "service": service,
         "member": member,
         "delegation": delegation,
         "block": block,
@@ -142,6 +159,14 @@ def _kwargs(name: str, route: str, citizen, objects) -> dict:
         "professional_id": objects["blocked"].pk,
         "block_id": objects["block"].pk,
         "notification_id": objects["notification"].pk,
+        "event_id": objects["event"].public_id,
+        "task_id": objects["task"].public_id,
+        "date_id": objects["prevention"].public_id,
+        "slug": objects["service"].slug,
+        "image": objects["service"].logo_key,
+        "year": 2026,
+        "month": 11,
+        "day": 22,
     }
     public_ids = {
         "document": objects["document"],
@@ -190,6 +215,16 @@ def _expected(name: str, route: str, actor: str) -> set[int]:
     return {404, 405} if re.search(OBJECT_PARAMETERS, route) else {200, 302, 405}
 
 
+def _request_data(name: str, objects) -> dict:
+    """What a route needs besides its URL: the occurrence of a series, the state a task is set to."""
+    if name == "event_occurrence_delete":
+        start = objects["event"].starts_at
+        return {"occurrence": start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")}
+    if name == "task_toggle":
+        return {"done": "1"}
+    return {}
+
+
 CELLS = [(route, name, actor) for route, name in ROUTES for actor in ACTORS]
 
 
@@ -205,10 +240,11 @@ def test_access_matrix(client, world, route, name, actor):
     path = reverse(name, kwargs=_kwargs(name, route, citizen, objects))
     client.force_login(users[actor])
     expected = _expected(name, route, actor)
-    response = client.get(path)
+    data = _request_data(name, objects)
+    response = client.get(path, data)
     if response.status_code == 405:
         # A route that only takes POST: the POST obeys the same matrix (a refused one changes nothing, see below).
-        response = client.post(path)
+        response = client.post(path, data)
         expected = (expected - {405}) | ({302} if 200 in expected else set())
     assert response.status_code in expected, (actor, path, response.status_code)
     if response.status_code == 200 and not getattr(response, "streaming", False):
@@ -231,6 +267,12 @@ def test_refused_posts_change_nothing(client, world):
         ("measure_delete", {"kind": "poids", "public_id": objects["measure"].public_id}),
         ("profile_entry_delete", {"public_id": objects["entry"].public_id}),
         ("immunization_delete", {"public_id": objects["immunization"].public_id}),
+        ("event_delete", {"event_id": objects["event"].public_id}),
+        ("event_edit", {"event_id": objects["event"].public_id}),
+        ("task_toggle", {"task_id": objects["task"].public_id}),
+        ("task_delete", {"task_id": objects["task"].public_id}),
+        ("prevention_done", {"date_id": objects["prevention"].public_id}),
+        ("prevention_dismiss", {"date_id": objects["prevention"].public_id}),
     ):
         assert client.post(reverse(name, kwargs=kwargs)).status_code == 404, name
     objects["delegation"].refresh_from_db()
@@ -242,6 +284,9 @@ def test_refused_posts_change_nothing(client, world):
     assert Immunization.objects.filter(pk=objects["immunization"].pk).exists()
     objects["document"].refresh_from_db()
     assert not objects["document"].hidden_from_professionals
+    assert Event.objects.filter(pk=objects["event"].pk, title="Consultation de cardiologie").exists()
+    assert Task.objects.filter(pk=objects["task"].pk, done_at__isnull=True).exists()
+    assert PreventionDate.objects.filter(pk=objects["prevention"].pk, status=PreventionStatus.PENDING).exists()
 
 
 def test_no_count_leaks_a_hidden_document(client, world):
