@@ -38,7 +38,9 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The benchmarks create and drop their own rows in the project's tables: the database is migrated first.
 bench: install
+	$(BIN)/python manage.py migrate --noinput
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 worker: install
