@@ -5,6 +5,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 
 from mes.acces.policy import home_url_for
+from mes.comptes.secrets_at_rest import secret_decrypt, secret_encrypt
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -24,6 +25,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
 
 class MfaAdapter(DefaultMFAAdapter):
+    def encrypt(self, text: str) -> str:
+        # TOTP keys and recovery-code seeds are encrypted at rest, under keys separate from SECRET_KEY.
+        return secret_encrypt(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return secret_decrypt(encrypted_text)
+
     def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
         # The second factor is mandatory for some roles: they may replace it, never remove it.
         if authenticator.type == Authenticator.Type.TOTP and authenticator.user.role in settings.MFA_REQUIRED_ROLES:

@@ -6,6 +6,7 @@ from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from mes.comptes.secrets_at_rest import development_key
 from mes.settings.embedded import embedded_database
 from mes.settings.env import database_from_url, env_bool, env_int, env_list, env_str
 
@@ -136,6 +137,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_ADAPTER = "mes.comptes.adapters.MfaAdapter"
+# Fernet keys (comma-separated; the first encrypts, all decrypt) for the TOTP keys and recovery-code seeds at rest,
+# separate from SECRET_KEY. Mandatory with DEBUG off; in development a key derived from SECRET_KEY is used.
+MFA_ENCRYPTION_KEYS = env_list("MFA_ENCRYPTION_KEYS", [])
 MFA_TOTP_ISSUER = "Mon espace santé"
 # Roles whose sign-in must be completed by a TOTP code (mes.comptes.middleware enforces enrolment).
 MFA_REQUIRED_ROLES = ("editor", "commission", "admin")
@@ -318,6 +322,7 @@ LOGGING = {
 DEV_SECRET_KEY = "dev-only-secret-key-never-used-with-debug-off-0123456789abcdefghijkl"  # noqa: S105 - refused below whenever DEBUG is off
 if DEBUG:
     SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
+    MFA_ENCRYPTION_KEYS = MFA_ENCRYPTION_KEYS or [development_key(SECRET_KEY)]
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
 else:
     if not SECRET_KEY:
@@ -328,6 +333,11 @@ else:
         )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS est obligatoire quand DEBUG est désactivé.")
+    if not MFA_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured(
+            "MFA_ENCRYPTION_KEYS est obligatoire quand DEBUG est désactivé : générez une clé avec "
+            'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())".'
+        )
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     if env_bool("BEHIND_TLS_PROXY", True):
         # The TLS-terminating load balancer sets this header; never enable it on a directly exposed server.

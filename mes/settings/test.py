@@ -1,10 +1,14 @@
 """Test settings: production-like (DEBUG off) but over plain HTTP, with fast hashing and in-memory mail."""
 
+import base64
 import os
 import secrets
 
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+# A Fernet key (32 random bytes, base64 URL) for the second-factor secrets; set in the environment, so that the
+# workers and subprocesses the tests start share it.
+os.environ.setdefault("MFA_ENCRYPTION_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 
 from mes.settings.base import *  # noqa: F403

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from mes.settings.env import database_from_url, env_bool, env_int, env_list, env_str
@@ -68,6 +69,7 @@ def test_check_deploy_is_clean_in_production_configuration():
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="example.org",
+        MFA_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
@@ -87,6 +89,10 @@ def test_check_deploy_is_clean_in_production_configuration():
             "valeur par défaut",
         ),
         ({"DEBUG": "0", "SECRET_KEY": "x" * 10 + secrets.token_urlsafe(50)}, "ALLOWED_HOSTS est obligatoire"),
+        (
+            {"DEBUG": "0", "ALLOWED_HOSTS": "example.org", "SECRET_KEY": "x" * 10 + secrets.token_urlsafe(50)},
+            "MFA_ENCRYPTION_KEYS est obligatoire",
+        ),
         ({"DEBUG": "peut-être"}, "valeur booléenne"),
         ({"FRANCECONNECT_CLIENT_ID": "abc"}, "FRANCECONNECT_SECRET"),
     ],
