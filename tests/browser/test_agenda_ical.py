@@ -8,6 +8,7 @@ import urllib.request
 import pytest
 import vobject
 from icalendar import Calendar
+from playwright.sync_api import expect
 
 from agenda.models import Event, Feed, Task
 from tests.browser.helpers import DESKTOP, horizontal_overflow, sign_in
@@ -121,7 +122,8 @@ def test_import_then_subscribe_and_read_the_feed(
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     try:
         page.get_by_role("button", name="Copier l’adresse").click()
-        assert page.locator("#copie-statut").inner_text() == "Adresse copiée dans le presse-papiers."
+        # The status is written once the clipboard's promise resolves: wait for it rather than read it at once.
+        expect(page.locator("#copie-statut")).to_have_text("Adresse copiée dans le presse-papiers.", timeout=5000)
         assert page.evaluate("navigator.clipboard.readText()") == url
     finally:
         context.clear_permissions()
