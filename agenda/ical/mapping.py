@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC as DT_UTC
 from datetime import date, datetime, time, timedelta
@@ -31,6 +30,7 @@ from agenda.ical.common import (
 )
 from agenda.ical.reading import ComponentError
 from agenda.models import NOTE_MAX_LENGTH, TITLE_MAX_LENGTH, EventKind
+from mes.text import fold
 
 # --- Import: mapping the components ---------------------------------------------------------------------------------
 
@@ -112,11 +112,6 @@ def _fit(text: str, max_length: int, title: str, what: str, notices: Notices) ->
     return text
 
 
-def _fold(value: str) -> str:
-    """Lower case without accents, for comparing category names."""
-    return "".join(ch for ch in unicodedata.normalize("NFKD", value.lower()) if not unicodedata.combining(ch)).strip()
-
-
 def _categories(component) -> list[str]:
     found = []
     values = component.get("CATEGORIES")
@@ -131,7 +126,7 @@ def _categories(component) -> list[str]:
 def _kind(categories: list[str], notices: Notices) -> str:
     kind = ""
     for category in categories:
-        folded = _fold(category)
+        folded = fold(category).strip()
         match = next((value for value, words in KIND_WORDS.items() if folded in words or folded == value), "")
         if match and not kind:
             kind = match

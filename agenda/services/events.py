@@ -32,6 +32,7 @@ from agenda.recurrence import rule_parse, zone
 from mes.acces.journal import register_action
 from mes.acces.policy import CitizenAccess
 from mes.acces.services import journal_append
+from mes.text import single_line
 
 EVENT_ADDED = "agenda.evenement.ajoute"
 EVENT_CHANGED = "agenda.evenement.modifie"
@@ -93,11 +94,6 @@ def _require_may_change(access: CitizenAccess, item: Event | Task) -> None:
         _require_writer(access, Source.CITIZEN)
 
 
-def _clean_text(value: str) -> str:
-    """One line of text: control characters removed, runs of blanks folded."""
-    return " ".join("".join(ch for ch in (value or "") if ch.isprintable() or ch.isspace()).split())
-
-
 def _clean_note(value: str) -> str:
     return "\n".join(
         "".join(ch for ch in line if ch.isprintable() or ch == "\t").rstrip() for line in (value or "").splitlines()
@@ -129,9 +125,9 @@ def event_fields_clean(
     ``ValidationError`` keyed by field. Shared by the services and the iCalendar import, which saves in bulk."""
     errors: dict[str, str] = {}
     fields = {
-        "title": _clean_text(title),
-        "location": _clean_text(location),
-        "professional": _clean_text(professional),
+        "title": single_line(title),
+        "location": single_line(location),
+        "professional": single_line(professional),
         "note": _clean_note(note),
         "kind": kind,
         "all_day": bool(all_day),
@@ -240,7 +236,7 @@ def event_create(
         citizen=access.citizen,
         uid=uid,
         source=source,
-        source_label=_clean_text(source_label)[:200],
+        source_label=single_line(source_label)[:200],
         source_ref=source_ref[:200],
         created_by=access.actor if access.actor.is_authenticated else None,
         sequence=sequence,
@@ -337,7 +333,7 @@ def event_delete(*, access: CitizenAccess, event: Event) -> None:
 def task_fields_clean(*, title: str, due_date: date | None, note: str) -> dict:
     """The cleaned fields of a task, or a ``ValidationError`` keyed by field."""
     errors: dict[str, str] = {}
-    fields = {"title": _clean_text(title), "note": _clean_note(note), "due_date": due_date}
+    fields = {"title": single_line(title), "note": _clean_note(note), "due_date": due_date}
     _check_text(errors, "title", fields["title"], TITLE_MAX_LENGTH, required=True)
     _check_text(errors, "note", fields["note"], NOTE_MAX_LENGTH)
     if due_date is not None and not EARLIEST <= due_date <= LATEST:
@@ -374,7 +370,7 @@ def task_create(
         uid=uid,
         done_at=timezone.now() if done else None,
         source=source,
-        source_label=_clean_text(source_label)[:200],
+        source_label=single_line(source_label)[:200],
         source_ref=source_ref[:200],
         created_by=access.actor if access.actor.is_authenticated else None,
         sequence=sequence,

@@ -31,6 +31,7 @@ from mes.acces.journal import register_action
 from mes.acces.models import Scope
 from mes.acces.policy import CitizenAccess
 from mes.acces.services import journal_append
+from mes.text import single_line
 
 __all__ = [
     "DOCUMENT_ADDED",
@@ -71,10 +72,6 @@ def citizen_author_label(access: CitizenAccess) -> str:
     if access.kind == "representative":
         return _("%(name)s (représentant légal)") % {"name": name}
     return name
-
-
-def _clean_title(title: str) -> str:
-    return " ".join("".join(ch for ch in (title or "") if ch.isprintable() or ch.isspace()).split())
 
 
 def _require_citizen_side(access: CitizenAccess, document: Document | None = None) -> None:
@@ -122,7 +119,7 @@ def document_add(
     elif act_date < EARLIEST_ACT_DATE:
         errors["act_date"] = _("La date de l’acte doit être postérieure au 1er janvier 1900.")
     original_name = filename_sanitize(getattr(upload, "name", ""))
-    title = _clean_title(title) or title_from_filename(original_name, max_length=TITLE_MAX_LENGTH)
+    title = single_line(title) or title_from_filename(original_name, max_length=TITLE_MAX_LENGTH)
     if len(title) > TITLE_MAX_LENGTH:
         errors["title"] = _("Le titre ne doit pas dépasser %(max)s caractères.") % {"max": TITLE_MAX_LENGTH}
     if author_kind == AuthorKind.CITIZEN:

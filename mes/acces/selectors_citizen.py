@@ -4,7 +4,6 @@ Every function takes the citizen of the space being managed and looks only insid
 finds nothing.
 """
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from mes.acces.models import AccessDelegation, CareTeamMember, EmergencyAccess, JournalEntry, ProfessionalBlock
 from mes.comptes.models import Citizen, Role, User
+from mes.text import fold
 
 RECENT_DELEGATIONS = 10
 EMERGENCY_HISTORY_DAYS = 365
@@ -108,12 +108,6 @@ def _known_professional_ids(citizen: Citizen) -> QuerySet:
     ).values("pk")
 
 
-def _fold(text: str) -> str:
-    """Lower case without accents: « Élodie » and « elodie » match."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
-
-
 @dataclass
 class KnownProfessional:
     user: User
@@ -138,10 +132,10 @@ def professionals_known(citizen: Citizen, query: str = "", *, limit: int = SEARC
         .order_by("last_name", "first_name", "pk")
     )
     team = set(CareTeamMember.objects.filter(citizen=citizen).values_list("professional_id", flat=True))
-    words = _fold(query).split()
+    words = fold(query).split()
     found = []
     for user in users:
-        haystack = _fold(f"{user.first_name} {user.last_name} {user.email} {user.professional.rpps}")
+        haystack = fold(f"{user.first_name} {user.last_name} {user.email} {user.professional.rpps}")
         if all(word in haystack for word in words):
             found.append(KnownProfessional(user=user, in_care_team=user.pk in team))
             if len(found) >= limit:
