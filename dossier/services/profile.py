@@ -28,6 +28,7 @@ from mes.acces.journal import register_action
 from mes.acces.models import Scope
 from mes.acces.policy import ACCESS_REPRESENTATIVE, CitizenAccess
 from mes.acces.services import journal_append
+from mes.comptes.models import User
 
 PROFILE_ENTRY_ADDED = "dossier.profil.ajoute"
 PROFILE_ENTRY_CHANGED = "dossier.profil.modifie"
@@ -253,7 +254,7 @@ def immunization_record_resource(
         citizen=access.citizen,
         source_kind=source_kind,
         source_label=source_label,
-        recorded_by=access.actor,
+        recorded_by=access.actor if isinstance(access.actor, User) else None,
         **_columns(validated),
     )
     journal_append(

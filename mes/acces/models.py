@@ -229,3 +229,89 @@ class EmergencyAccess(models.Model):
 
     def __str__(self) -> str:
         return str(self.public_id)
+
+
+# --- Referenced apps: habilitation (granted at référencement) and appariement (consented by the citizen) ----------
+
+
+class AppHabilitation(models.Model):
+    """What a referenced app may ask for: its OAuth2 client and the SMART scopes approved at référencement.
+
+    Référencement (or an administrator) grants it; a suspended habilitation keeps its pairings but every API call
+    and every new pairing is refused until it is reinstated.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    application = models.OneToOneField(
+        "oauth2_provider.Application",
+        on_delete=models.PROTECT,
+        related_name="habilitation",
+        verbose_name=_("client OAuth2"),
+    )
+    name = models.CharField(_("nom du service"), max_length=120)
+    editor_name = models.CharField(_("éditeur"), max_length=120)
+    # The editor's OID (AFNOR), which its measures carry in meta.source and its devices in their identifiers.
+    oid = models.CharField(_("OID de l’éditeur"), max_length=64, unique=True)
+    approved_scopes = ArrayField(
+        models.CharField(max_length=64), default=list, blank=True, verbose_name=_("périmètres approuvés")
+    )
+    created_at = models.DateTimeField(_("accordée le"), auto_now_add=True)
+    suspended_at = models.DateTimeField(_("suspendue le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("habilitation de service")
+        verbose_name_plural = _("habilitations de services")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(oid__regex=r"^[0-2](\.(0|[1-9][0-9]*))+$"), name="app_oid_format")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.suspended_at is None
+
+
+class Pairing(models.Model):
+    """An appariement: the citizen linked their space to an app's account (``external_id``), with consent.
+
+    ``idpe`` is the pseudonymous identifier this app knows the person by: derived from the app and the person with
+    a server key, so it is the same at every pairing of the same app and different for every app. ``scopes`` are the
+    SMART scopes the citizen consented to (within the habilitation's). Revoked pairings stay, as the history of
+    consents; one active pairing per app and person.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    citizen = models.ForeignKey("comptes.Citizen", on_delete=models.CASCADE, related_name="pairings")
+    habilitation = models.ForeignKey(AppHabilitation, on_delete=models.CASCADE, related_name="pairings")
+    external_id = models.CharField(_("identifiant dans le service"), max_length=128)
+    idpe = models.CharField(_("idPe"), max_length=64)
+    scopes = ArrayField(models.CharField(max_length=64), default=list, blank=True, verbose_name=_("périmètres"))
+    created_at = models.DateTimeField(_("apparié le"), auto_now_add=True)
+    consented_at = models.DateTimeField(_("consentement donné le"))
+    last_access_at = models.DateTimeField(_("dernier accès le"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("appariement")
+        verbose_name_plural = _("appariements")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["citizen", "habilitation"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="pairing_one_active",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["habilitation", "idpe"], name="pairing_idpe"),
+            models.Index(fields=["citizen", "-created_at"], name="pairing_citizen"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

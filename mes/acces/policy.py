@@ -21,7 +21,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mes.acces.models import AccessDelegation, CareTeamMember, EmergencyAccess, ProfessionalBlock, Scope
+from mes.acces import scopes as app_scopes
+from mes.acces.models import (
+    AccessDelegation,
+    AppHabilitation,
+    CareTeamMember,
+    EmergencyAccess,
+    Pairing,
+    ProfessionalBlock,
+    Scope,
+)
 from mes.comptes.models import Citizen, ProfessionalProfile, Role, User
 
 # Where each role lands after signing in.
@@ -94,6 +103,7 @@ ACCESS_TREATING_DOCTOR = "treating_doctor"
 ACCESS_CARE_TEAM = "care_team"
 ACCESS_DELEGATION = "delegation"
 ACCESS_EMERGENCY = "emergency"
+ACCESS_APP = "app"
 PROFESSIONAL_KINDS = (ACCESS_TREATING_DOCTOR, ACCESS_CARE_TEAM, ACCESS_DELEGATION, ACCESS_EMERGENCY)
 
 ALL_SCOPES: frozenset[str] = frozenset(Scope.values)
@@ -111,7 +121,7 @@ class CitizenAccess:
     categories the profession may see (matrice d'habilitation); ``until`` ends a temporary access.
     """
 
-    actor: User
+    actor: "User | AppActor"
     citizen: Citizen
     kind: str
     read_scopes: frozenset[str] = ALL_SCOPES
@@ -119,6 +129,9 @@ class CitizenAccess:
     sees_hidden_documents: bool = True
     document_categories: frozenset[str] | None = None
     until: datetime | None = None
+    # For a paired app: its pairing, and the SMART permissions it holds (``"Observation.c"``, ...).
+    pairing: Pairing | None = None
+    app_permissions: frozenset[str] = frozenset()
 
     @property
     def is_citizen_side(self) -> bool:
@@ -128,6 +141,14 @@ class CitizenAccess:
     @property
     def is_professional(self) -> bool:
         return self.kind in PROFESSIONAL_KINDS
+
+    @property
+    def is_app(self) -> bool:
+        return self.kind == ACCESS_APP
+
+    def app_may(self, resource: str, interaction: str) -> bool:
+        """Whether the paired app holds the SMART permission ``<resource>.<interaction>`` (``c r u d s``)."""
+        return self.is_app and f"{resource}.{interaction}" in self.app_permissions
 
     @property
     def may_write(self) -> bool:
@@ -226,4 +247,66 @@ def _professional(
         sees_hidden_documents=hidden,
         document_categories=categories,
         until=until,
+    )
+
+
+@dataclass(frozen=True)
+class AppActor:
+    """A paired app acting in a citizen's space: not an account, so it signs the journal with its name."""
+
+    habilitation: AppHabilitation
+
+    is_authenticated = False
+    pk = None
+
+    @property
+    def display_name(self) -> str:
+        return self.habilitation.name
+
+    @property
+    def journal_label(self) -> str:
+        return _("Service « %(name)s »") % {"name": self.habilitation.name}
+
+    @property
+    def journal_details(self) -> dict:
+        return {"acces": ACCESS_APP, "application": str(self.habilitation.public_id)}
+
+
+def app_pairing(*, user, application) -> Pairing | None:
+    """The active pairing behind an OAuth2 token (its user and its client), with its habilitation and citizen."""
+    if user is None or application is None or not user_has_role(user, (Role.CITIZEN,)):
+        return None
+    return (
+        Pairing.objects.filter(
+            citizen__user=user, habilitation__application=application, revoked_at__isnull=True
+        )
+        .select_related("habilitation", "citizen")
+        .first()
+    )
+
+
+def app_access(pairing: Pairing | None, token_scopes) -> CitizenAccess | None:
+    """A paired app's access: only while the pairing is active, the habilitation not suspended and the space open;
+    only the scopes that are in the token, consented (the pairing) and approved at référencement (the
+    habilitation) — the three are intersected, so a scope removed from any of them is refused at once."""
+    if pairing is None or not pairing.is_active or not pairing.habilitation.is_active:
+        return None
+    citizen = pairing.citizen
+    if not citizen.has_space:
+        return None
+    granted = (
+        app_scopes.permissions(token_scopes)
+        & app_scopes.permissions(pairing.scopes)
+        & app_scopes.permissions(pairing.habilitation.approved_scopes)
+    )
+    return CitizenAccess(
+        actor=AppActor(pairing.habilitation),
+        citizen=citizen,
+        kind=ACCESS_APP,
+        read_scopes=app_scopes.parts(granted, "rs"),
+        write_scopes=app_scopes.parts(granted, "cud"),
+        sees_hidden_documents=True,
+        document_categories=None,
+        pairing=pairing,
+        app_permissions=granted,
     )

@@ -1,4 +1,4 @@
-"""The OAuth2 server of the API, restricted along RFC 9700 (OAuth 2.0 Security Best Current Practice).
+"""The OAuth2 and OpenID Connect server of the API, restricted along RFC 9700 (OAuth 2.0 Security BCP).
 
 Only the authorization-code grant (with PKCE, S256 only) and the refresh-token grant are served: the implicit,
 hybrid, resource-owner password, client-credentials and device-code grants do not exist here, ``response_type``
@@ -6,6 +6,11 @@ must be exactly ``code`` and ``plain`` PKCE challenges are refused. Redirect URI
 (django-oauth-toolkit's default, wildcards disabled in settings); refresh tokens rotate and a reused one revokes
 its family (``REFRESH_TOKEN_REUSE_PROTECTION``); an authorization code presented a second time revokes the tokens
 issued from it (RFC 6749 §4.1.2). ``mes.api.oauth_urls`` exposes only the endpoints this needs.
+
+OpenID Connect rides on the same code grant: with the ``openid`` scope the token response carries an id_token
+whose ``sub`` is the person's pairwise idPe for that app (``mes.acces.models.Pairing``), never an account id.
+Scopes are bounded by the app's habilitation (``mes.acces.scopes``): a scope it was not approved at référencement
+is refused as ``invalid_scope`` before the citizen sees anything.
 """
 
 import hashlib
@@ -18,6 +23,17 @@ from oauthlib.oauth2 import WebApplicationServer
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types import AuthorizationCodeGrant
 from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
+from oauthlib.openid.connect.core.endpoints.userinfo import UserInfoEndpoint
+from oauthlib.openid.connect.core.grant_types import AuthorizationCodeGrant as OpenIDAuthorizationCodeGrant
+from oauthlib.openid.connect.core.grant_types import RefreshTokenGrant as OpenIDRefreshTokenGrant
+from oauthlib.openid.connect.core.grant_types.dispatchers import (
+    AuthorizationCodeGrantDispatcher,
+    AuthorizationTokenGrantDispatcher,
+)
+
+from mes.acces import scopes as app_scopes
+from mes.acces.models import AppHabilitation
+from mes.acces.policy import app_pairing
 
 
 def _only_code_response_type(request) -> dict:
@@ -36,12 +52,28 @@ class S256AuthorizationCodeGrant(AuthorizationCodeGrant):
         self.custom_validators.pre_auth.append(_only_code_response_type)
 
 
-class Server(WebApplicationServer):
+class S256OpenIDAuthorizationCodeGrant(OpenIDAuthorizationCodeGrant):
+    """The OpenID Connect code grant over the S256-only code grant."""
+
+    def __init__(self, request_validator=None, **kwargs):
+        self.proxy_target = S256AuthorizationCodeGrant(request_validator=request_validator, **kwargs)
+        self.custom_validators.post_auth.append(self.openid_authorization_validator)
+        self.register_token_modifier(self.add_id_token)
+
+
+class Server(WebApplicationServer, UserInfoEndpoint):
     def __init__(self, request_validator, *args, **kwargs):
         super().__init__(request_validator, *args, **kwargs)
+        UserInfoEndpoint.__init__(self, request_validator)
         self.auth_grant = S256AuthorizationCodeGrant(request_validator)
-        self._response_types = {"code": self.auth_grant}
-        self._grant_types["authorization_code"] = self.auth_grant
+        self.openid_auth_grant = S256OpenIDAuthorizationCodeGrant(request_validator)
+        self._response_types = {
+            "code": AuthorizationCodeGrantDispatcher(default_grant=self.auth_grant, oidc_grant=self.openid_auth_grant)
+        }
+        self._grant_types["authorization_code"] = AuthorizationTokenGrantDispatcher(
+            request_validator, default_grant=self.auth_grant, oidc_grant=self.openid_auth_grant
+        )
+        self._grant_types["refresh_token"] = OpenIDRefreshTokenGrant(request_validator)
 
 
 # How long a redeemed authorization code is remembered, to detect its replay (the code itself lives 60 s).
@@ -56,10 +88,30 @@ def _checksum(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _habilitation(client) -> AppHabilitation | None:
+    return AppHabilitation.objects.filter(application=client).first() if client is not None else None
+
+
 class Validator(OAuth2Validator):
     def is_pkce_required(self, client_id, request) -> bool:
         # Every client, confidential or public, must use PKCE (RFC 9700 §2.1.1).
         return True
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs) -> bool:
+        """Only the scopes approved for the app at référencement (letter by letter), while it is not suspended."""
+        habilitation = _habilitation(client)
+        if habilitation is None or not habilitation.is_active:
+            return False
+        approved = [app_scopes.OPENID, *habilitation.approved_scopes]
+        return all(app_scopes.covered(scope, approved) for scope in scopes)
+
+    def get_claim_dict(self, request) -> dict:
+        """The id_token says who the person is for this app only: their pairwise idPe, nothing else."""
+        pairing = app_pairing(user=request.user, application=request.client)
+        return {"sub": pairing.idpe if pairing is not None else ""}
+
+    def get_discovery_claims(self, request) -> list[str]:
+        return ["sub"]
 
     def save_bearer_token(self, token, request, *args, **kwargs):
         super().save_bearer_token(token, request, *args, **kwargs)
@@ -96,3 +148,19 @@ class TokenView(ToolkitTokenView):
 
     def post(self, request, *args, **kwargs):
         return self.authorization_flow_token_response(request)
+
+
+class HabilitationScopes:
+    """The toolkit's catalogue of scopes: every SMART scope the API knows; for one app, those approved for it."""
+
+    def get_all_scopes(self) -> dict[str, str]:
+        return app_scopes.all_scopes()
+
+    def get_available_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
+        habilitation = _habilitation(application)
+        if habilitation is None or not habilitation.is_active:
+            return []
+        return [app_scopes.OPENID, *habilitation.approved_scopes]
+
+    def get_default_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
+        return []

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mes.comptes.secrets_at_rest import development_key
 from mes.settings.embedded import embedded_database
-from mes.settings.env import database_from_url, env_bool, env_int, env_list, env_str
+from mes.settings.env import database_from_url, development_rsa_key, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(env_str("MES_DATA_DIR", str(BASE_DIR / ".data")))
@@ -270,6 +270,8 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_TOKEN_URL": "/o/token/",
     "OAUTH2_REFRESH_URL": "/o/token/",
 }
+# Named, so that migrations referring to the OAuth2 client depend on it as Django expects of a swappable model.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # OAuth2 provider hardened along RFC 9700 (see mes/api/oauth.py for the grants that are served).
 OAUTH2_PROVIDER = {
     "OAUTH2_SERVER_CLASS": "mes.api.oauth.Server",
@@ -283,8 +285,15 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
     "ALLOW_URI_WILDCARDS": False,
-    "SCOPES": {"openid": _("Identifier l'usager auprès du service")},
+    # Scopes: SMART App Launch v2 scopes bounded by each app's habilitation (mes.acces.scopes), plus openid.
+    "SCOPES_BACKEND_CLASS": "mes.api.oauth.HabilitationScopes",
     "DEFAULT_SCOPES": [],
+    # OpenID Connect: the id_token's `sub` is the pairwise idPe; signed RS256 with this key (PEM).
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": env_str("OIDC_RSA_PRIVATE_KEY", ""),
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_SUBJECT_TYPES_SUPPORTED": ["pairwise"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
     # RFC 8414 discovery (/o/.well-known/oauth-authorization-server) advertises only what mes.api.oauth serves.
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
@@ -323,6 +332,9 @@ DEV_SECRET_KEY = "dev-only-secret-key-never-used-with-debug-off-0123456789abcdef
 if DEBUG:
     SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
     MFA_ENCRYPTION_KEYS = MFA_ENCRYPTION_KEYS or [development_key(SECRET_KEY)]
+    OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] or development_rsa_key(
+        DATA_DIR / "oidc-dev-key.pem"
+    )
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
 else:
     if not SECRET_KEY:
@@ -337,6 +349,11 @@ else:
         raise ImproperlyConfigured(
             "MFA_ENCRYPTION_KEYS est obligatoire quand DEBUG est désactivé : générez une clé avec "
             'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())".'
+        )
+    if not OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"]:
+        raise ImproperlyConfigured(
+            "OIDC_RSA_PRIVATE_KEY est obligatoire quand DEBUG est désactivé : une clé privée RSA (PEM) générée avec "
+            "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048."
         )
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     if env_bool("BEHIND_TLS_PROXY", True):

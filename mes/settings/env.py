@@ -85,3 +85,24 @@ def database_from_url(url: str, *, variable: str = "DATABASE_URL") -> dict:
         "PORT": str(port or ""),
         "OPTIONS": options,
     }
+
+
+def development_rsa_key(path) -> str:
+    """An RSA private key (PEM) kept in ``path``, created on first use: development only, where no key is set, so
+    that id_tokens stay verifiable across restarts."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.exists():
+        return path.read_text()
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(pem)
+    return pem

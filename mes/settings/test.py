@@ -9,6 +9,15 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 # A Fernet key (32 random bytes, base64 URL) for the second-factor secrets; set in the environment, so that the
 # workers and subprocesses the tests start share it.
 os.environ.setdefault("MFA_ENCRYPTION_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+if "OIDC_RSA_PRIVATE_KEY" not in os.environ:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    os.environ["OIDC_RSA_PRIVATE_KEY"] = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 
 from mes.settings.base import *  # noqa: F403

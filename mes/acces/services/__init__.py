@@ -20,15 +20,21 @@ VERIFY_CHUNK = 10_000  # seals per window
 
 def journal_append(
     *,
-    actor: User | None,
+    actor,
     action: str,
     citizen: Citizen | None = None,
     obj: object | None = None,
     details: dict | None = None,
     actor_label: str = "",
 ) -> JournalEntry:
-    """Append one row. Call it inside the transaction of the change it records, so both land or neither."""
+    """Append one row. Call it inside the transaction of the change it records, so both land or neither.
+
+    ``actor`` is a user, ``None`` (the platform itself, named by ``actor_label``) or a paired app.
+    """
     object_type = object_id = ""
+    # A paired app (``mes.acces.policy.AppActor``) is no account: it signs with its name and its identifier.
+    actor_label = actor_label or getattr(actor, "journal_label", "")
+    details = {**(details or {}), **getattr(actor, "journal_details", {})}
     if obj is not None:
         object_type = f"{obj._meta.app_label}.{obj._meta.model_name}"  # type: ignore[attr-defined]
         object_id = str(getattr(obj, "public_id", None) or obj.pk)  # type: ignore[attr-defined]
@@ -39,7 +45,7 @@ def journal_append(
         citizen=citizen,
         object_type=object_type,
         object_id=object_id,
-        details=details or {},
+        details=details,
     )
 
 
