@@ -26,4 +26,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("o/", include("mes.api.oauth_urls", namespace="oauth2_provider")),
     path("api/", include(api_urls)),
+    path("api/fhir/", include("dossier.api.urls")),
+    path("api/fhir/", include("agenda.api.urls")),
 ]

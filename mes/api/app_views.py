@@ -72,6 +72,8 @@ class FHIRAppView(FHIRAPIView):
     def dispatch(self, request, *args, **kwargs):
         self._idempotency = None
         if request.method == "POST" and request.headers.get(IDEMPOTENCY_HEADER) is not None:
+            # The body is read now, while the stream is untouched (authentication may read form-encoded bodies).
+            self._raw_body = request.body
             # One transaction around the whole request: the recorded answer lands with the write, or neither.
             with transaction.atomic():
                 return super().dispatch(request, *args, **kwargs)
@@ -161,7 +163,7 @@ class FHIRAppView(FHIRAPIView):
             if not cursor.fetchone()[0]:
                 raise IdempotencyConflict()
         digest = hashlib.sha256(
-            b"\n".join([request.method.encode(), request.path.encode(), request.body or b""])
+            b"\n".join([request.method.encode(), request.path.encode(), self._raw_body or b""])
         ).hexdigest()
         record = IdempotencyRecord.objects.filter(application_id=application_id, user_id=user_id, key=key).first()
         if record is not None:

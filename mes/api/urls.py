@@ -3,6 +3,7 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from mes.api.transaction import TransactionView
 from mes.api.views import CapabilityStatementView
 
 # What Redoc needs beyond the site's CSP, on its page only (templates/drf_spectacular/redoc.html):
@@ -24,4 +25,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("redoc/", csp_update(REDOC_CSP)(SpectacularRedocView.as_view(url_name="api_schema")), name="api_redoc"),
     path("fhir/metadata", CapabilityStatementView.as_view(), name="fhir_metadata"),
+    path("fhir/", TransactionView.as_view(), name="fhir_transaction"),
 ]
