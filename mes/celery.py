@@ -49,6 +49,10 @@ app.conf.update(
             "task": "agenda.tasks.reminders_send",
             "schedule": crontab(minute="*"),
         },
+        "api-housekeeping-hourly": {
+            "task": "mes.api.tasks.api_housekeeping",
+            "schedule": crontab(minute=40),
+        },
         "majority-release-daily": {
             "task": "mes.comptes.tasks.majority_release",
             "schedule": crontab(hour=0, minute=30),

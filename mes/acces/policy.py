@@ -277,9 +277,7 @@ def app_pairing(*, user, application) -> Pairing | None:
     if user is None or application is None or not user_has_role(user, (Role.CITIZEN,)):
         return None
     return (
-        Pairing.objects.filter(
-            citizen__user=user, habilitation__application=application, revoked_at__isnull=True
-        )
+        Pairing.objects.filter(citizen__user=user, habilitation__application=application, revoked_at__isnull=True)
         .select_related("habilitation", "citizen")
         .first()
     )

@@ -124,7 +124,9 @@ def consent_items(scopes) -> list[ScopeItem]:
     granted = permissions(scopes)
     for resource in RESOURCE_PARTS:
         for group in (_READ, _WRITE):
-            letters = "".join(letter for letter in INTERACTIONS if letter in group and f"{resource}.{letter}" in granted)
+            letters = "".join(
+                letter for letter in INTERACTIONS if letter in group and f"{resource}.{letter}" in granted
+            )
             if letters:
                 items.append(ScopeItem(f"patient/{resource}.{letters}", str(LABELS[(resource, group)])))
     return items

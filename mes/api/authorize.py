@@ -134,7 +134,9 @@ class PairingAuthorizationView(AuthorizationView):
 
     def form_valid(self, form) -> HttpResponse:
         try:
-            asked = signing.loads(form.cleaned_data["request_token"], salt=SIGNING_SALT, max_age=CONSENT_MAX_AGE_SECONDS)
+            asked = signing.loads(
+                form.cleaned_data["request_token"], salt=SIGNING_SALT, max_age=CONSENT_MAX_AGE_SECONDS
+            )
         except signing.SignatureExpired:
             return _refusal(
                 self.request,
@@ -143,13 +145,17 @@ class PairingAuthorizationView(AuthorizationView):
                 status=400,
             )
         except signing.BadSignature:
-            return _refusal(self.request, _("Demande invalide"), _("La demande de connexion a été modifiée."), status=400)
+            return _refusal(
+                self.request, _("Demande invalide"), _("La demande de connexion a été modifiée."), status=400
+            )
         if (
             asked["user"] != self.request.user.pk
             or asked["client_id"] != form.cleaned_data["client_id"]
             or asked["redirect_uri"] != form.cleaned_data["redirect_uri"]
         ):
-            return _refusal(self.request, _("Demande invalide"), _("La demande de connexion a été modifiée."), status=400)
+            return _refusal(
+                self.request, _("Demande invalide"), _("La demande de connexion a été modifiée."), status=400
+            )
         requested = asked["scopes"]
         if not form.cleaned_data.get("allow"):
             form.cleaned_data["scope"] = " ".join(requested)

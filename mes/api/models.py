@@ -7,7 +7,9 @@ from django.db import models
 class IdempotencyRecord(models.Model):
     """The first answer to a POST with an ``Idempotency-Key``, per app and account: replayed to a retry."""
 
-    application = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     # SHA-256 of the method, path and body: the same key with another request is refused.

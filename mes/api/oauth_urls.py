@@ -25,7 +25,9 @@ urlpatterns = [
         views.OAuthServerMetadataView.as_view(),
         name="oauth-server-metadata",
     ),
-    path(".well-known/openid-configuration", views.ConnectDiscoveryInfoView.as_view(), name="oidc-connect-discovery-info"),
+    path(
+        ".well-known/openid-configuration", views.ConnectDiscoveryInfoView.as_view(), name="oidc-connect-discovery-info"
+    ),
     path(".well-known/jwks.json", views.JwksInfoView.as_view(), name="jwks-info"),
     path("userinfo/", views.UserInfoView.as_view(), name="user-info"),
 ]

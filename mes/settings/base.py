@@ -270,6 +270,20 @@ SPECTACULAR_SETTINGS = {
     "OAUTH2_TOKEN_URL": "/o/token/",
     "OAUTH2_REFRESH_URL": "/o/token/",
 }
+
+
+def oidc_private_key() -> str:
+    """The PEM of OIDC_RSA_PRIVATE_KEY (newlines may be written ``\\n``, for one-line env files), or of the file
+    named by OIDC_RSA_PRIVATE_KEY_FILE (a mounted secret); empty when neither is set."""
+    path = env_str("OIDC_RSA_PRIVATE_KEY_FILE", None)
+    if path:
+        try:
+            return Path(path).read_text()
+        except OSError as error:
+            raise ImproperlyConfigured(f"OIDC_RSA_PRIVATE_KEY_FILE illisible ({path}) : {error}") from None
+    return (env_str("OIDC_RSA_PRIVATE_KEY", "") or "").replace("\\n", "\n")
+
+
 # Named, so that migrations referring to the OAuth2 client depend on it as Django expects of a swappable model.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # OAuth2 provider hardened along RFC 9700 (see mes/api/oauth.py for the grants that are served).
@@ -290,7 +304,7 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": [],
     # OpenID Connect: the id_token's `sub` is the pairwise idPe; signed RS256 with this key (PEM).
     "OIDC_ENABLED": True,
-    "OIDC_RSA_PRIVATE_KEY": env_str("OIDC_RSA_PRIVATE_KEY", ""),
+    "OIDC_RSA_PRIVATE_KEY": oidc_private_key(),
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_SUBJECT_TYPES_SUPPORTED": ["pairwise"],
     "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
@@ -352,8 +366,8 @@ else:
         )
     if not OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"]:
         raise ImproperlyConfigured(
-            "OIDC_RSA_PRIVATE_KEY est obligatoire quand DEBUG est désactivé : une clé privée RSA (PEM) générée avec "
-            "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048."
+            "OIDC_RSA_PRIVATE_KEY (ou OIDC_RSA_PRIVATE_KEY_FILE) est obligatoire quand DEBUG est désactivé : une clé "
+            "privée RSA (PEM) générée avec openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048."
         )
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     if env_bool("BEHIND_TLS_PROXY", True):

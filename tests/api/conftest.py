@@ -67,7 +67,9 @@ def make_application(
     return application
 
 
-def pair(citizen, application: Application, *, scopes: list[str] | None = None, external_id: str = "compte-42") -> Pairing:
+def pair(
+    citizen, application: Application, *, scopes: list[str] | None = None, external_id: str = "compte-42"
+) -> Pairing:
     """The citizen's consent to ``application`` for ``scopes`` (default: all it is approved for, and openid)."""
     habilitation = AppHabilitation.objects.get(application=application)
     return pairing_consent(

@@ -70,6 +70,7 @@ def test_check_deploy_is_clean_in_production_configuration():
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="example.org",
         MFA_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        OIDC_RSA_PRIVATE_KEY=os.environ["OIDC_RSA_PRIVATE_KEY"].replace("\n", "\\n"),
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
@@ -92,6 +93,25 @@ def test_check_deploy_is_clean_in_production_configuration():
         (
             {"DEBUG": "0", "ALLOWED_HOSTS": "example.org", "SECRET_KEY": "x" * 10 + secrets.token_urlsafe(50)},
             "MFA_ENCRYPTION_KEYS est obligatoire",
+        ),
+        (
+            {
+                "DEBUG": "0",
+                "ALLOWED_HOSTS": "example.org",
+                "SECRET_KEY": "x" * 10 + secrets.token_urlsafe(50),
+                "MFA_ENCRYPTION_KEYS": "cle",
+            },
+            "OIDC_RSA_PRIVATE_KEY (ou OIDC_RSA_PRIVATE_KEY_FILE) est obligatoire",
+        ),
+        (
+            {
+                "DEBUG": "0",
+                "ALLOWED_HOSTS": "example.org",
+                "SECRET_KEY": "x" * 10 + secrets.token_urlsafe(50),
+                "MFA_ENCRYPTION_KEYS": "cle",
+                "OIDC_RSA_PRIVATE_KEY_FILE": "/nulle-part/cle.pem",
+            },
+            "OIDC_RSA_PRIVATE_KEY_FILE illisible",
         ),
         ({"DEBUG": "peut-être"}, "valeur booléenne"),
         ({"FRANCECONNECT_CLIENT_ID": "abc"}, "FRANCECONNECT_SECRET"),

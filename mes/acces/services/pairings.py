@@ -60,7 +60,9 @@ def scopes_problem(scopes: list[str], habilitation: AppHabilitation) -> str | No
     unknown = [scope for scope in scopes if not app_scopes.is_known(scope)]
     if unknown:
         return _("Périmètre inconnu : %(scopes)s.") % {"scopes": ", ".join(unknown)}
-    beyond = [scope for scope in scopes if not app_scopes.covered(scope, [app_scopes.OPENID, *habilitation.approved_scopes])]
+    beyond = [
+        scope for scope in scopes if not app_scopes.covered(scope, [app_scopes.OPENID, *habilitation.approved_scopes])
+    ]
     if beyond:
         return _("Périmètre non approuvé pour ce service : %(scopes)s.") % {"scopes": ", ".join(beyond)}
     return None
@@ -131,7 +133,9 @@ def _idpe(citizen: Citizen, habilitation: AppHabilitation) -> str:
     """The person's idPe for this app: the one of an earlier pairing, else a new random one (random, so that no
     two apps can derive or correlate each other's identifiers)."""
     earlier = (
-        Pairing.objects.filter(citizen=citizen, habilitation=habilitation).order_by("created_at").values_list("idpe", flat=True)
+        Pairing.objects.filter(citizen=citizen, habilitation=habilitation)
+        .order_by("created_at")
+        .values_list("idpe", flat=True)
     ).first()
     return earlier or str(uuid.uuid4())
 
@@ -188,9 +192,9 @@ def _revoke_tokens(*, user_id: int | None, application_id: int) -> None:
     if user_id is None:
         return
     now = timezone.now()
-    get_refresh_token_model().objects.filter(user_id=user_id, application_id=application_id, revoked__isnull=True).update(
-        revoked=now
-    )
+    get_refresh_token_model().objects.filter(
+        user_id=user_id, application_id=application_id, revoked__isnull=True
+    ).update(revoked=now)
     get_access_token_model().objects.filter(user_id=user_id, application_id=application_id).delete()
     get_id_token_model().objects.filter(user_id=user_id, application_id=application_id).delete()
     get_grant_model().objects.filter(user_id=user_id, application_id=application_id).delete()
@@ -220,7 +224,10 @@ def pairing_revoke(*, actor: User | None, pairing: Pairing, actor_label: str = "
 def pairing_touch(pairing: Pairing) -> None:
     """Note that the app has just used the pairing (at most one write a minute per pairing)."""
     now = timezone.now()
-    if pairing.last_access_at is not None and (now - pairing.last_access_at).total_seconds() < LAST_ACCESS_RESOLUTION_SECONDS:
+    if (
+        pairing.last_access_at is not None
+        and (now - pairing.last_access_at).total_seconds() < LAST_ACCESS_RESOLUTION_SECONDS
+    ):
         return
     threshold = now - timedelta(seconds=LAST_ACCESS_RESOLUTION_SECONDS)
     Pairing.objects.filter(Q(last_access_at__isnull=True) | Q(last_access_at__lt=threshold), pk=pairing.pk).update(
