@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mes.acces.journal import action_label
-from mes.acces.models import JournalEntry
+from mes.acces.models import AppHabilitation, JournalEntry
 from mes.acces.services.delegations import professional_label, scopes_label
 from mes.comptes.models import Citizen, Role, User
 
@@ -30,6 +30,7 @@ EXPORT_CHUNK_SIZE = 1000
 ACTOR_PEOPLE = "personnes"
 ACTOR_SERVICE = "service"
 ACTOR_PROFESSIONAL_PREFIX = "pro-"
+ACTOR_APP_PREFIX = "service-"
 
 # How a professional got into the space (``details["acces"]``, written by ``access_trace``).
 ACCESS_WAYS = {
@@ -37,6 +38,17 @@ ACCESS_WAYS = {
     "care_team": gettext_lazy("équipe de soins"),
     "delegation": gettext_lazy("code d’accès"),
     "emergency": gettext_lazy("accès en urgence"),
+    "app": gettext_lazy("service connecté à votre espace"),
+}
+# What a connected service read (``details["ressource"]``, written by the API).
+API_RESOURCES = {
+    "Observation": gettext_lazy("mesures de santé"),
+    "Device": gettext_lazy("appareils de mesure"),
+    "DocumentReference": gettext_lazy("documents"),
+    "Binary": gettext_lazy("contenu d’un document"),
+    "Appointment": gettext_lazy("rendez-vous de l’agenda"),
+    "Immunization": gettext_lazy("vaccinations"),
+    "Patient": gettext_lazy("coordonnées"),
 }
 
 
@@ -125,7 +137,7 @@ def _professional_choice(user: User) -> ActorChoice:
 
 def history_actor_choices(citizen: Citizen) -> list[ActorChoice]:
     """The authors found in ``citizen``'s rows: the person and their representatives, each professional by name,
-    and the service itself (the platform, referenced apps). Three queries, whatever the number of rows."""
+    each connected service by name, and the platform itself. Five queries, whatever the number of rows."""
     rows = JournalEntry.objects.filter(citizen=citizen).order_by()
     actor_ids = set(rows.filter(actor__isnull=False).values_list("actor_id", flat=True).distinct())
     professionals = User.objects.filter(pk__in=actor_ids, role=Role.PROFESSIONAL).select_related("professional")
@@ -136,9 +148,32 @@ def history_actor_choices(citizen: Citizen) -> list[ActorChoice]:
     if len(actor_ids) > len(professional_choices):
         choices.append(ActorChoice(ACTOR_PEOPLE, _("Vous / vos représentants")))
     choices.extend(professional_choices)
-    if rows.filter(actor__isnull=True).exists():
-        choices.append(ActorChoice(ACTOR_SERVICE, _("Mon espace santé et services")))
+    app_ids = set(
+        rows.filter(actor__isnull=True, details__has_key="application")
+        .values_list("details__application", flat=True)
+        .distinct()
+    )
+    apps = AppHabilitation.objects.filter(public_id__in=[value for value in app_ids if _is_uuid(value)])
+    choices.extend(
+        sorted(
+            (
+                ActorChoice(ACTOR_APP_PREFIX + str(app.public_id), _("Service « %(name)s »") % {"name": app.name})
+                for app in apps
+            ),
+            key=lambda choice: choice.label.lower(),
+        )
+    )
+    if rows.filter(actor__isnull=True).exclude(details__has_key="application").exists():
+        choices.append(ActorChoice(ACTOR_SERVICE, _("Mon espace santé")))
     return choices
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _day_start(day: date) -> datetime:
@@ -148,7 +183,12 @@ def _day_start(day: date) -> datetime:
 def _history_rows(citizen: Citizen, filters: HistoryFilters) -> QuerySet[JournalEntry]:
     rows = JournalEntry.objects.filter(citizen=citizen).select_related("actor__professional")
     if filters.actor == ACTOR_SERVICE:
-        rows = rows.filter(actor__isnull=True)
+        rows = rows.filter(actor__isnull=True).exclude(details__has_key="application")
+    elif filters.actor.startswith(ACTOR_APP_PREFIX):
+        value = filters.actor.removeprefix(ACTOR_APP_PREFIX)
+        if not _is_uuid(value):
+            return rows.none()
+        rows = rows.filter(actor__isnull=True, details__application=str(uuid.UUID(value)))
     elif filters.actor == ACTOR_PEOPLE:
         # Every author that is not a professional: the person, their representatives, a refused relative.
         professionals = User.objects.filter(role=Role.PROFESSIONAL).values("pk")
@@ -192,6 +232,13 @@ def _details(details: dict) -> list[tuple[str, str]]:
         found.append((_("Périmètre"), scopes_label(scopes if isinstance(scopes, list) else [scopes])))
     if details.get("fin"):
         found.append((_("Fin de l’accès"), _when(details["fin"])))
+    resource = API_RESOURCES.get(details.get("ressource") or "")
+    if resource:
+        found.append((_("Données"), str(resource)))
+    if isinstance(details.get("nombre"), int):
+        found.append((_("Éléments lus"), str(details["nombre"])))
+    if details.get("service"):
+        found.append((_("Service"), str(details["service"])))
     way = ACCESS_WAYS.get(details.get("acces") or "")
     if way:
         found.append((_("Cadre de l’accès"), str(way)))

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from mes.acces.models import AppHabilitation
 from mes.acces.selectors import HistoryFilters, history_export_lines, history_page
 from mes.acces.services import journal_append, journal_verify_and_record
 from mes.comptes.selectors.profiles import ACTIVE_PROFILE_SESSION_KEY
@@ -194,7 +195,12 @@ def test_a_whole_space_scope_is_named_as_such(citizen, professional):
 
 @pytest.fixture
 def mixed_rows(citizen, professional):
-    """One row of each kind of author: the citizen, two professionals, the service."""
+    """One row of each kind of author: the citizen, two professionals, the platform, a connected service."""
+    from mes.acces.policy import AppActor
+    from tests.api.conftest import make_application
+
+    habilitation = make_application(name="Suivi Tension Plus").habilitation
+    journal_append(actor=AppActor(habilitation), action="test.app", citizen=citizen, details={"titre": "ligne-app"})
     nurse = ProfessionalFactory(user__first_name="Inès", user__last_name="Soin", profession="infirmier")
     journal_append(actor=citizen.user, action="acces.code.cree", citizen=citizen, details={"titre": "ligne-citoyen"})
     journal_append(actor=professional.user, action="test.lecture", citizen=citizen, details={"titre": "ligne-medecin"})
@@ -204,7 +210,8 @@ def mixed_rows(citizen, professional):
 
 
 def _titles(html: str) -> set[str]:
-    return {title for title in ("ligne-citoyen", "ligne-medecin", "ligne-infirmiere", "ligne-service") if title in html}
+    titles = ("ligne-citoyen", "ligne-medecin", "ligne-infirmiere", "ligne-service", "ligne-app")
+    return {title for title in titles if title in html}
 
 
 def test_the_actor_filter_offers_the_authors_of_the_rows(client, citizen, professional, mixed_rows):
@@ -213,7 +220,8 @@ def test_the_actor_filter_offers_the_authors_of_the_rows(client, citizen, profes
     assert "Vous / vos représentants" in html
     assert "Dr Jean Docteur (Médecin)" in html
     assert "Inès Soin (Infirmier ou infirmière)" in html
-    assert "Mon espace santé et services" in html
+    assert "Mon espace santé</option>" in html
+    assert "Service « Suivi Tension Plus »" in html
 
 
 def test_filter_by_actor(client, citizen, professional, mixed_rows):
@@ -224,7 +232,15 @@ def test_filter_by_actor(client, citizen, professional, mixed_rows):
     assert _titles(_content(client.get(URL, {"auteur": doctor}))) == {"ligne-medecin"}
     nurse = f"pro-{mixed_rows.user.public_id}"
     assert _titles(_content(client.get(URL, {"auteur": nurse}))) == {"ligne-infirmiere"}
-    assert _titles(_content(client.get(URL))) == {"ligne-citoyen", "ligne-medecin", "ligne-infirmiere", "ligne-service"}
+    app = f"service-{AppHabilitation.objects.get(name='Suivi Tension Plus').public_id}"
+    assert _titles(_content(client.get(URL, {"auteur": app}))) == {"ligne-app"}
+    assert _titles(_content(client.get(URL))) == {
+        "ligne-citoyen",
+        "ligne-medecin",
+        "ligne-infirmiere",
+        "ligne-service",
+        "ligne-app",
+    }
 
 
 def test_a_professional_who_never_acted_in_the_space_is_not_a_choice(client, citizen, other_citizen, mixed_rows):
@@ -236,7 +252,7 @@ def test_a_professional_who_never_acted_in_the_space_is_not_a_choice(client, cit
     html = _content(response)
     assert "Choisissez un auteur dans la liste." in html
     # The refused filter is ignored: every row of the space is listed, none of the other space.
-    assert _titles(html) == {"ligne-citoyen", "ligne-medecin", "ligne-infirmiere", "ligne-service"}
+    assert _titles(html) == {"ligne-citoyen", "ligne-medecin", "ligne-infirmiere", "ligne-service", "ligne-app"}
     assert "ailleurs" not in html
 
 
