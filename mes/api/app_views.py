@@ -91,6 +91,15 @@ class FHIRAppView(FHIRAPIView):
         if self._idempotency_key(request) is not None:
             self._idempotency_begin(request)
 
+    def permission_denied(self, request, message=None, code=None):
+        if request.authenticators and not request.successful_authenticator:
+            if request.headers.get("Authorization"):
+                message = "Jeton d’accès invalide, expiré ou révoqué : obtenez-en un nouveau (/o/token/)."
+            else:
+                message = "Jeton d’accès absent : envoyez l’en-tête « Authorization: Bearer <jeton> »."
+            raise exceptions.NotAuthenticated(message)
+        super().permission_denied(request, message=message, code=code)
+
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):
             return exc.response

@@ -14,10 +14,13 @@ is refused as ``invalid_scope`` before the citizen sees anything.
 """
 
 import hashlib
+import json
 
 from django.core.cache import cache
+from django.http import JsonResponse
 from oauth2_provider.models import get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.views import ConnectDiscoveryInfoView
 from oauth2_provider.views import TokenView as ToolkitTokenView
 from oauthlib.oauth2 import WebApplicationServer
 from oauthlib.oauth2.rfc6749 import errors
@@ -164,3 +167,18 @@ class HabilitationScopes:
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
         return []
+
+
+class DiscoveryView(ConnectDiscoveryInfoView):
+    """OpenID Connect discovery, saying only what is served: RS256 id_tokens, the SMART scopes, ``prompt=login``."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        data = json.loads(response.content)
+        data["id_token_signing_alg_values_supported"] = ["RS256"]
+        data["scopes_supported"] = list(app_scopes.all_scopes())
+        data["prompt_values_supported"] = ["login"]
+        data["grant_types_supported"] = ["authorization_code", "refresh_token"]
+        answer = JsonResponse(data)
+        answer["Access-Control-Allow-Origin"] = "*"
+        return answer

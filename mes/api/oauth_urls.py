@@ -11,7 +11,7 @@ from django.urls import path
 from oauth2_provider import views
 
 from mes.api.authorize import PairingAuthorizationView
-from mes.api.oauth import TokenView
+from mes.api.oauth import DiscoveryView, TokenView
 
 app_name = "oauth2_provider"
 
@@ -25,9 +25,7 @@ urlpatterns = [
         views.OAuthServerMetadataView.as_view(),
         name="oauth-server-metadata",
     ),
-    path(
-        ".well-known/openid-configuration", views.ConnectDiscoveryInfoView.as_view(), name="oidc-connect-discovery-info"
-    ),
+    path(".well-known/openid-configuration", DiscoveryView.as_view(), name="oidc-connect-discovery-info"),
     path(".well-known/jwks.json", views.JwksInfoView.as_view(), name="jwks-info"),
     path("userinfo/", views.UserInfoView.as_view(), name="user-info"),
 ]
