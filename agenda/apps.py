@@ -16,6 +16,15 @@ class AgendaConfig(AppConfig):
 
         from agenda import signals  # noqa: F401 - connects the receivers
         from agenda.prevention import table_check
+        from mes.api.registry import FHIRResource, register_fhir_resource
 
         # A broken prevention table stops ``manage.py check`` (and the deployment), not the nightly job.
         checks.register(table_check, "agenda")
+        # The paired apps' Appointment API (agenda.api), in the server's CapabilityStatement.
+        register_fhir_resource(
+            FHIRResource(
+                type="Appointment",
+                interactions=("create", "read", "update", "delete", "search-type"),
+                search_params=(("patient", "reference"), ("date", "date")),
+            )
+        )

@@ -62,7 +62,8 @@ class Event(models.Model):
     reminder_minutes = models.PositiveIntegerField(_("rappel"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=12, choices=Source.choices, default=Source.CITIZEN)
     source_label = models.CharField(_("source (affichée)"), max_length=200, blank=True)
-    # What the source knows the item by: an app's client id, a message's public id.
+    # What the source knows the item by: the public id of a paired app's habilitation (the events it may change),
+    # a message's public id.
     source_ref = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     sequence = models.PositiveIntegerField(default=0)

@@ -1,8 +1,10 @@
 """Reads of the agenda: occurrences over a period, the upcoming items, tasks and prevention dates.
 
-Only the person's side reads the agenda here (``access.is_citizen_side``); anyone else gets nothing, which the
-views turn into a 403 or a 404. Queries are per period, not per item: single events come from one indexed range
-query, recurring series from one query and are expanded in Python over the period only.
+Only the person's side reads the agenda through the page selectors (``access.is_citizen_side``); anyone else gets
+nothing, which the views turn into a 403 or a 404. A paired app reads through the ``app_*`` selectors, which apply
+its SMART permissions (the whole agenda with ``Appointment.r``, else only what it wrote). Queries are per period,
+not per item: single events come from one indexed range query, recurring series from one query and are expanded
+in Python over the period only.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from agenda.models import Event, PreventionDate, PreventionStatus, Task
+from agenda.models import Event, PreventionDate, PreventionStatus, Source, Task
 from agenda.recurrence import occurrence_starts
 from mes.acces.policy import CitizenAccess
 
@@ -138,3 +140,75 @@ def prevention_dates(access: CitizenAccess, *, status: str | None = PreventionSt
 
 def prevention_date_get(access: CitizenAccess, public_id) -> PreventionDate | None:
     return prevention_dates(access, status=None).filter(public_id=public_id).first()
+
+
+# --- What a paired app sees (the FHIR Appointment API) ----------------------------------------------------------
+
+APPOINTMENT = "Appointment"
+
+
+def app_source_ref(access: CitizenAccess) -> str:
+    """How the agenda names the paired app behind ``access`` on the events it writes (``Event.source_ref``)."""
+    return str(access.pairing.habilitation.public_id)
+
+
+def app_owns(access: CitizenAccess, event: Event) -> bool:
+    """Whether ``event`` was written by the app behind ``access`` (another app's events are not its own)."""
+    return (
+        access.is_app
+        and access.pairing is not None
+        and event.citizen_id == access.citizen.pk
+        and event.source == Source.APP
+        and event.source_ref == app_source_ref(access)
+    )
+
+
+def app_events(access: CitizenAccess) -> QuerySet[Event]:
+    """The events a paired app may read: the whole agenda with ``Appointment.r``; otherwise only the events it wrote
+    itself, which an app holding any of ``c``, ``u`` or ``d`` may read back; nothing else (fails closed)."""
+    if not access.is_app or access.pairing is None:
+        return Event.objects.none()
+    events = Event.objects.filter(citizen=access.citizen)
+    if access.app_may(APPOINTMENT, "r"):
+        return events
+    if any(access.app_may(APPOINTMENT, letter) for letter in "cud"):
+        return events.filter(source=Source.APP, source_ref=app_source_ref(access))
+    return Event.objects.none()
+
+
+def app_event_get(access: CitizenAccess, public_id, *, for_update: bool = False) -> Event | None:
+    """One event the app may read, or ``None``; ``for_update`` locks its row until the end of the transaction."""
+    events = app_events(access).filter(public_id=public_id)
+    if for_update:
+        events = events.select_for_update(of=("self",))
+    return events.first()
+
+
+def app_events_page(
+    access: CitizenAccess,
+    *,
+    start_from: datetime | None = None,
+    start_before: datetime | None = None,
+    after: tuple[datetime, str] | None = None,
+    descending: bool = False,
+    limit: int,
+) -> list[Event]:
+    """One page of the events the app may read, ordered by (start, public id), in one query.
+
+    Keyset pagination: ``after`` is the (start, public id) of the last event of the previous page, so a page costs
+    the same whatever its depth and an event added meanwhile is neither skipped nor repeated. A recurring series is
+    one event (its first occurrence's start). Fetch ``limit + 1`` to learn whether a next page exists.
+    """
+    events = app_events(access)
+    if start_from is not None:
+        events = events.filter(starts_at__gte=start_from)
+    if start_before is not None:
+        events = events.filter(starts_at__lt=start_before)
+    if after is not None:
+        moment, public_id = after
+        if descending:
+            events = events.filter(Q(starts_at__lt=moment) | Q(starts_at=moment, public_id__lt=public_id))
+        else:
+            events = events.filter(Q(starts_at__gt=moment) | Q(starts_at=moment, public_id__gt=public_id))
+    order = ("-starts_at", "-public_id") if descending else ("starts_at", "public_id")
+    return list(events.order_by(*order)[:limit])
