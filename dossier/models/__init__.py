@@ -2,11 +2,12 @@
 
 from dossier.models.documents import AuthorKind, Document, DocumentCategory
 from dossier.models.exports import DossierExport
-from dossier.models.measures import Measure, MeasureKind, SourceKind
+from dossier.models.measures import Device, Measure, MeasureKind, SourceKind
 from dossier.models.profile import Immunization, ProfileEntry, ProfileSection
 
 __all__ = [
     "AuthorKind",
+    "Device",
     "Document",
     "DocumentCategory",
     "DossierExport",

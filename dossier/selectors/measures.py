@@ -5,13 +5,15 @@
 - ``measure_series``: the values of a measure for the chart, downsampled in the database to at most
   ``SERIES_MAX_POINTS`` buckets of equal duration, each with its minimum, maximum and mean, so that a page with
   50,000 values stays as light as one with 50;
-- ``measure_page``: the list of values, newest first, by keyset pagination on (date, public id).
+- ``measure_page``: the list of values, newest first, by keyset pagination on (date, public id);
+- ``measures_page``, ``measure_of_citizen``, ``device_of_app``: the reads of the FHIR API of the paired apps.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,9 +23,10 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from dossier.measures_catalog import UnitSpec, measure_spec
-from dossier.models import Measure, MeasureKind
-from mes.acces.models import Scope
+from dossier.models import Device, Measure, MeasureKind
+from mes.acces.models import AppHabilitation, Scope
 from mes.acces.policy import CitizenAccess
+from mes.comptes.models import Citizen
 
 SERIES_MAX_POINTS = 180
 PAGE_SIZE = 20
@@ -207,3 +210,68 @@ def measure_page(access: CitizenAccess, kind: str, *, cursor: str | None = None,
     rows = list(values[: size + 1])
     next_cursor = encode_cursor(rows[size - 1]) if len(rows) > size else None
     return MeasurePage(items=rows[:size], next_cursor=next_cursor, is_first=position is None)
+
+
+# --- the FHIR API of the paired apps ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasureKeysetPage:
+    """Up to ``limit`` measures, and the position ``(effective_at, id)`` of the last one when more follow."""
+
+    items: list[Measure]
+    next_position: tuple[datetime, int] | None
+
+
+# The columns an API answer needs: the stored resource and what the envelope and the keyset are made of.
+_API_COLUMNS = ("id", "public_id", "effective_at", "created_at", "resource")
+
+
+def measures_page(
+    citizen: Citizen,
+    *,
+    kinds: Collection[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: tuple[datetime, int] | None = None,
+    limit: int = PAGE_SIZE,
+    ascending: bool = False,
+) -> MeasureKeysetPage:
+    """One page of ``citizen``'s measures of every source, by keyset on ``(effective_at, id)``, in one query.
+
+    ``kinds``: the measures wanted (every one when ``None``; the computed BMI included); ``since`` (included) and
+    ``until`` (excluded) bound the date of the measure; ``after`` is the position of the last row of the previous
+    page. Newest first unless ``ascending``. One kind reads the index ``measure_list_idx`` (citizen, kind,
+    -effective_at, -id) in order, from the position on: a deep page costs what the first one does.
+    """
+    rows = Measure.objects.filter(citizen=citizen).only(*_API_COLUMNS)
+    if kinds is not None:
+        kinds = list(kinds)
+        rows = rows.filter(kind=kinds[0]) if len(kinds) == 1 else rows.filter(kind__in=kinds)
+    if since is not None:
+        rows = rows.filter(effective_at__gte=since)
+    if until is not None:
+        rows = rows.filter(effective_at__lt=until)
+    if after is not None:
+        moment, row_id = after
+        # (effective_at, id) past the position: the bound on the date is what the index scan starts from, the
+        # exclusion only drops the rows of the same instant already served.
+        if ascending:
+            rows = rows.filter(effective_at__gte=moment).exclude(effective_at=moment, id__lte=row_id)
+        else:
+            rows = rows.filter(effective_at__lte=moment).exclude(effective_at=moment, id__gte=row_id)
+    rows = rows.order_by(*(("effective_at", "id") if ascending else ("-effective_at", "-id")))
+    found = list(rows[: limit + 1])
+    items = found[:limit]
+    more = len(found) > limit
+    return MeasureKeysetPage(items=items, next_position=(items[-1].effective_at, items[-1].id) if more else None)
+
+
+def measure_of_citizen(citizen: Citizen, public_id: UUID) -> Measure | None:
+    """One of ``citizen``'s measures by its public id (``None`` for anyone else's: the API answers 404)."""
+    return Measure.objects.filter(citizen=citizen, public_id=public_id).only(*_API_COLUMNS).first()
+
+
+def device_of_app(habilitation: AppHabilitation, public_id: UUID) -> Device | None:
+    """One of the app's own devices by its public id (``None`` for another app's)."""
+    return Device.objects.filter(habilitation=habilitation, public_id=public_id).first()

@@ -24,12 +24,13 @@ from uuid import UUID, uuid4
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from dossier.fhir.devices import ParsedDevice, check_source
 from dossier.fhir.measures import (
     ObservationError,
     ObservationIssue,
@@ -38,7 +39,7 @@ from dossier.fhir.measures import (
     validate_observation,
 )
 from dossier.measures_catalog import GLUCOSE_MOMENTS, MEASURES, measure_spec
-from dossier.models import Measure, MeasureKind, SourceKind
+from dossier.models import Device, Measure, MeasureKind, SourceKind
 from mes.acces.journal import register_action
 from mes.acces.models import Scope
 from mes.acces.policy import ACCESS_REPRESENTATIVE, MAJORITY_AGE, CitizenAccess
@@ -49,6 +50,8 @@ MEASURE_ADDED = "dossier.mesure.ajoutee"
 MEASURE_DELETED = "dossier.mesure.supprimee"
 register_action(MEASURE_ADDED, gettext_lazy("Ajout d’une mesure de santé"))
 register_action(MEASURE_DELETED, gettext_lazy("Suppression d’une mesure de santé"))
+DEVICE_ADDED = "dossier.appareil.ajoute"
+register_action(DEVICE_ADDED, gettext_lazy("Déclaration d’un appareil de mesure par un service"))
 
 BMI_SPEC = MEASURES[MeasureKind.BMI]
 # A height measured this long after a child's weight still gives that weight a BMI (a child grows about 0.5 cm a
@@ -141,19 +144,122 @@ def measure_record_observation(
     source_kind: str,
     source_label: str,
     subject_identifiers: frozenset[tuple[str, str]] = frozenset(),
+    device: Device | None = None,
 ) -> Measure:
     """Record an Observation sent whole (the FHIR API): validated against its profile, BMI refused.
 
     ``subject_identifiers``: the patient identifiers accepted besides the matricule INS — the idPe the calling app
     received for this person. The resource is stored with a new ``id`` and the patient named by the INS.
+
+    From a paired app, ``meta.source`` must be the app's editor OID (``OIDConflict`` otherwise, ``ObservationError``
+    when absent), and ``device`` is one of the app's devices (``device_get_or_create``): the stored resource then
+    names it ``Device/<public id>``, whatever reference the app used (a ``urn:uuid:`` of its transaction Bundle).
+    An app's Observation that names a device without ``device`` being given is refused: it would point nowhere.
     """
+    return _record_observation(
+        access=access,
+        resource=resource,
+        source_kind=source_kind,
+        source_label=source_label,
+        subject_identifiers=subject_identifiers,
+        device=device,
+    )
+
+
+@transaction.atomic
+def measure_record_with_device(
+    *,
+    access: CitizenAccess,
+    resource: dict,
+    device: ParsedDevice,
+    source_label: str,
+    subject_identifiers: frozenset[tuple[str, str]] = frozenset(),
+) -> tuple[Measure, bool]:
+    """An app's transaction Bundle: the Device that measured (conditional create) and the Observation, both or
+    neither. Returns the measure and whether the device was created.
+
+    One transaction, without the savepoint that nesting ``measure_record_observation`` would add (a write path that
+    every connected scale and meter calls).
+    """
+    _check_writer(access, SourceKind.APP)
+    stored_device, created = device_get_or_create(access=access, parsed=device)
+    measure = _record_observation(
+        access=access,
+        resource=resource,
+        source_kind=SourceKind.APP,
+        source_label=source_label,
+        subject_identifiers=subject_identifiers,
+        device=stored_device,
+    )
+    return measure, created
+
+
+def _record_observation(
+    *,
+    access: CitizenAccess,
+    resource: dict,
+    source_kind: str,
+    source_label: str,
+    subject_identifiers: frozenset[tuple[str, str]],
+    device: Device | None,
+) -> Measure:
     _check_writer(access, source_kind)
+    if access.is_app:
+        habilitation = access.pairing.habilitation
+        check_source(resource, oid=habilitation.oid)
+        if device is None and isinstance(resource, dict) and "device" in resource:
+            unknown = _("Cet appareil n’est pas un appareil déclaré par ce service.")
+            raise ObservationError([ObservationIssue("Observation.device", unknown)])
+        if device is not None and device.habilitation_id != habilitation.pk:
+            raise PermissionDenied(_("Cet appareil appartient à un autre service."))
+    if device is not None and isinstance(resource, dict):
+        named = resource.get("device") if isinstance(resource.get("device"), dict) else {}
+        resource = {**resource, "device": {**named, "reference": f"Device/{device.public_id}"}}
     parsed = validate_observation(resource, citizen=access.citizen, subject_identifiers=frozenset(subject_identifiers))
-    return _store(access, parsed, public_id=uuid4(), source_kind=source_kind, source_label=source_label)
+    return _store(access, parsed, public_id=uuid4(), source_kind=source_kind, source_label=source_label, device=device)
+
+
+def device_get_or_create(*, access: CitizenAccess, parsed: ParsedDevice) -> tuple[Device, bool]:
+    """The app's device known by ``parsed``'s identifier, created on first use (the FHIR conditional create).
+
+    Safe under concurrency: the identifier is unique per habilitation, so of two requests creating the same device
+    one inserts and the other, refused by the constraint, reads the row the first committed. The usual case, a
+    device already known, is one query. Creating one writes a journal row (the app, not the citizen, owns it).
+    """
+    if not access.is_app:
+        raise PermissionDenied(_("Seuls les services référencés déclarent des appareils de mesure."))
+    habilitation = access.pairing.habilitation
+    lookup = {"habilitation": habilitation, "identifier_system": parsed.system, "identifier_value": parsed.value}
+    existing = Device.objects.filter(**lookup).first()
+    if existing is not None:
+        return existing, False
+    try:
+        # A savepoint, so that losing the race to another request leaves the surrounding transaction usable.
+        with transaction.atomic():
+            device = Device(**lookup)
+            device.resource = {"resourceType": "Device", "id": str(device.public_id)} | {
+                key: value for key, value in parsed.resource.items() if key not in {"resourceType", "id"}
+            }
+            device.save(force_insert=True)
+            journal_append(
+                actor=access.actor,
+                action=DEVICE_ADDED,
+                obj=device,
+                details={"identifiant": f"{parsed.system}|{parsed.value}"},
+            )
+    except IntegrityError:
+        return Device.objects.get(**lookup), False
+    return device, True
 
 
 def _store(
-    access: CitizenAccess, parsed: ParsedObservation, *, public_id: UUID, source_kind: str, source_label: str
+    access: CitizenAccess,
+    parsed: ParsedObservation,
+    *,
+    public_id: UUID,
+    source_kind: str,
+    source_label: str,
+    device: Device | None = None,
 ) -> Measure:
     citizen = access.citizen
     kind = parsed.spec.kind
@@ -175,8 +281,11 @@ def _store(
         source_label=source_label[:200],
         recorded_by=access.actor if isinstance(access.actor, User) else None,
         resource=resource,
+        device=device,
     )
     details = {"kind": kind, "source_kind": source_kind, "effective_at": parsed.effective_at.isoformat()}
+    if device is not None:
+        details["appareil"] = str(device.public_id)
     if kind in BMI_KINDS:
         _bmi_follow(citizen, kind=kind, effective_at=measure.effective_at)
         details["bmi_recomputed"] = True
