@@ -1,3 +1,9 @@
-"""FHIR endpoints (filled in by this module's own commit)."""
+"""FHIR Immunization: a paired app records a vaccination."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from dossier.api.immunizations import ImmunizationTypeView
+
+urlpatterns = [
+    path("Immunization", ImmunizationTypeView.as_view(), name="fhir_immunization_type"),
+]

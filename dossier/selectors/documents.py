@@ -13,7 +13,7 @@ import binascii
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Lower
@@ -178,3 +178,46 @@ def document_page(
         newer = cursor_encode(NEWER, rows[0]) if more and rows else None
         older = cursor_encode(OLDER, rows[-1]) if rows else None
     return DocumentPage(rows, older, newer)
+
+
+# --- The FHIR API of the paired apps --------------------------------------------------------------------------
+
+
+def document_get(access: CitizenAccess, public_id) -> Document | None:
+    """One document the actor may see, by its public identifier; ``None`` when it is not (or not visible)."""
+    return documents_visible(access).select_related("author_user").filter(public_id=public_id).first()
+
+
+@dataclass(frozen=True)
+class DocumentSearch:
+    """The filters of a search: LOINC types (any of), the date of the act and the date the document was added,
+    each as a half-open interval ``[from, until)`` (``None``: unbounded)."""
+
+    type_codes: frozenset[str] = frozenset()
+    act_from: date | None = None
+    act_until: date | None = None
+    added_from: datetime | None = None
+    added_until: datetime | None = None
+
+
+def documents_search(
+    access: CitizenAccess, search: DocumentSearch, *, after: tuple[date, int] | None = None, limit: int = PAGE_SIZE
+) -> list[Document]:
+    """At most ``limit`` documents matching ``search``, newest act first (then newest added), strictly after the
+    keyset position ``after`` = (act date, id) of the last one already seen. One query whatever ``limit``: the
+    author's account (shown for documents a legal representative added) comes in the same query."""
+    documents = documents_visible(access).select_related("author_user")
+    if search.type_codes:
+        documents = documents.filter(type_code__in=search.type_codes)
+    if search.act_from is not None:
+        documents = documents.filter(act_date__gte=search.act_from)
+    if search.act_until is not None:
+        documents = documents.filter(act_date__lt=search.act_until)
+    if search.added_from is not None:
+        documents = documents.filter(created_at__gte=search.added_from)
+    if search.added_until is not None:
+        documents = documents.filter(created_at__lt=search.added_until)
+    if after is not None:
+        act_date, pk = after
+        documents = documents.filter(Q(act_date__lt=act_date) | Q(act_date=act_date, pk__lt=pk))
+    return list(documents.order_by("-act_date", "-pk")[: max(0, limit)])

@@ -5,3 +5,10 @@ class ApiConfig(AppConfig):
     name = "mes.api"
     label = "api"
     verbose_name = "API"
+
+    def ready(self) -> None:
+        # The contact data of the person (Patient), served by this package itself.
+        from mes.api.patient import PATIENT_RESOURCE
+        from mes.api.registry import register_fhir_resource
+
+        register_fhir_resource(PATIENT_RESOURCE)

@@ -3,6 +3,7 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from mes.api.patient import PatientInstanceView
 from mes.api.transaction import TransactionView
 from mes.api.views import CapabilityStatementView
 
@@ -26,4 +27,5 @@ urlpatterns = [
     path("redoc/", csp_update(REDOC_CSP)(SpectacularRedocView.as_view(url_name="api_schema")), name="api_redoc"),
     path("fhir/metadata", CapabilityStatementView.as_view(), name="fhir_metadata"),
     path("fhir/", TransactionView.as_view(), name="fhir_transaction"),
+    path("fhir/Patient/<str:idpe>", PatientInstanceView.as_view(), name="fhir_patient"),
 ]
