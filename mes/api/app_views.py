@@ -13,8 +13,10 @@
 """
 
 import hashlib
+import json
 import re
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
@@ -55,6 +57,12 @@ class IdempotencyConflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Le corps de la requête dépasse la taille maximale acceptée par l’API."
+    default_code = "too_large"
+
+
 class _Replay(Exception):
     def __init__(self, response: Response):
         self.response = response
@@ -72,14 +80,19 @@ class FHIRAppView(FHIRAPIView):
     def dispatch(self, request, *args, **kwargs):
         self._idempotency = None
         if request.method == "POST" and request.headers.get(IDEMPOTENCY_HEADER) is not None:
-            # The body is read now, while the stream is untouched (authentication may read form-encoded bodies).
-            self._raw_body = request.body
             # One transaction around the whole request: the recorded answer lands with the write, or neither.
             with transaction.atomic():
                 return super().dispatch(request, *args, **kwargs)
         return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request: Request, *args, **kwargs) -> None:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > settings.FHIR_MAX_BODY_BYTES:
+            # Refused before anything reads the body (a document is at most DOSSIER_DOCUMENT_MAX_BYTES).
+            raise PayloadTooLarge()
         super().initial(request, *args, **kwargs)
         token = request.auth
         pairing = app_pairing(user=request.user, application=getattr(token, "application", None))
@@ -171,9 +184,9 @@ class FHIRAppView(FHIRAPIView):
             )
             if not cursor.fetchone()[0]:
                 raise IdempotencyConflict()
-        digest = hashlib.sha256(
-            b"\n".join([request.method.encode(), request.path.encode(), self._raw_body or b""])
-        ).hexdigest()
+        # The parsed body, canonically re-serialised: the same resource sent again, whatever its spacing, matches.
+        canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256("\n".join([request.method, request.path, canonical]).encode()).hexdigest()
         record = IdempotencyRecord.objects.filter(application_id=application_id, user_id=user_id, key=key).first()
         if record is not None:
             if record.request_hash != digest:

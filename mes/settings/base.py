@@ -411,6 +411,8 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # --- Dossier médical ---
 # Largest document a citizen may add (PDF, JPEG, PNG, CDA R2), checked on Content-Length and while it streams.
 DOSSIER_DOCUMENT_MAX_BYTES = env_int("DOSSIER_DOCUMENT_MAX_BYTES", 20 * 1024**2, minimum=1024)
+# The largest body a paired app may send to the FHIR API: a document in base64 (4/3 of its size) and its metadata.
+FHIR_MAX_BODY_BYTES = env_int("FHIR_MAX_BODY_BYTES", DOSSIER_DOCUMENT_MAX_BYTES * 4 // 3 + 1024**2, minimum=64 * 1024)
 # An export of the whole dossier (FHIR Bundle) stays downloadable this long, then a job deletes its file.
 DOSSIER_EXPORT_RETENTION_DAYS = env_int("DOSSIER_EXPORT_RETENTION_DAYS", 7, minimum=1)
 
