@@ -40,7 +40,7 @@ from dossier.fhir.measures import (
 )
 from dossier.measures_catalog import GLUCOSE_MOMENTS, MEASURES, measure_spec
 from dossier.models import Device, Measure, MeasureKind, SourceKind
-from mes.acces.journal import register_action
+from mes.acces.journal import register_action, register_detail
 from mes.acces.models import Scope
 from mes.acces.policy import ACCESS_REPRESENTATIVE, MAJORITY_AGE, CitizenAccess
 from mes.acces.services import journal_append
@@ -50,6 +50,11 @@ MEASURE_ADDED = "dossier.mesure.ajoutee"
 MEASURE_DELETED = "dossier.mesure.supprimee"
 register_action(MEASURE_ADDED, gettext_lazy("Ajout d’une mesure de santé"))
 register_action(MEASURE_DELETED, gettext_lazy("Suppression d’une mesure de santé"))
+register_detail(
+    "kind",
+    gettext_lazy("Mesure"),
+    lambda value: str(MeasureKind(value).label) if value in MeasureKind.values else None,
+)
 DEVICE_ADDED = "dossier.appareil.ajoute"
 register_action(DEVICE_ADDED, gettext_lazy("Déclaration d’un appareil de mesure par un service"))
 

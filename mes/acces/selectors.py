@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mes.acces.journal import action_label
+from mes.acces.journal import action_label, registered_details
 from mes.acces.models import AppHabilitation, JournalEntry
 from mes.acces.services.delegations import professional_label, scopes_label
 from mes.comptes.models import Citizen, Role, User
@@ -232,6 +232,7 @@ def _details(details: dict) -> list[tuple[str, str]]:
         found.append((_("Périmètre"), scopes_label(scopes if isinstance(scopes, list) else [scopes])))
     if details.get("fin"):
         found.append((_("Fin de l’accès"), _when(details["fin"])))
+    found.extend(registered_details(details))
     resource = API_RESOURCES.get(details.get("ressource") or "")
     if resource:
         found.append((_("Données"), str(resource)))

@@ -439,3 +439,23 @@ def test_the_export_link_carries_the_filters(client, citizen):
     html = _content(client.get(URL, {"auteur": "personnes"}))
     assert f'href="{EXPORT_URL}?auteur=personnes"' in html
     assert "Exporter ces événements (CSV)" in html
+
+
+def test_a_measure_added_by_a_connected_service_reads_with_its_name_and_kind(client, citizen):
+    from mes.acces.policy import AppActor
+    from tests.api.conftest import make_application
+
+    habilitation = make_application(name="Balance Connectée").habilitation
+    journal_append(
+        actor=AppActor(habilitation),
+        action="dossier.mesure.ajoutee",
+        citizen=citizen,
+        details={"kind": "poids", "source_kind": "app"},
+    )
+    journal_append(actor=citizen.user, action="test.autre", citizen=citizen, details={"kind": "pas-une-mesure"})
+    html = _content(_signed_in(client, citizen.user).get(URL))
+    assert "Service « Balance Connectée »" in html
+    assert "Ajout d’une mesure de santé" in html
+    assert "Poids" in html
+    assert "service connecté à votre espace" in html
+    assert "pas-une-mesure" not in html
