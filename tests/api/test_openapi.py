@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.urls import resolve
 from drf_spectacular.management.commands.spectacular import SchemaGenerationError
 
+from mes.acces.scopes import all_scopes
 from mes.api.oauth import TokenView
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
@@ -99,7 +100,9 @@ def test_oauth2_security_scheme_documents_the_served_flow(tmp_path):
     assert oauth2["type"] == "oauth2"
     assert list(oauth2["flows"]) == ["authorizationCode"]
     flow = oauth2["flows"]["authorizationCode"]
-    assert flow["scopes"] == {"openid": "Identifier l'usager auprès du service"}
+    # Every scope the server knows, worded as the consent page words it.
+    assert flow["scopes"] == all_scopes()
+    assert "patient/Observation.c" in flow["scopes"]
     assert resolve(flow["authorizationUrl"]).url_name == "authorize"
     assert resolve(flow["tokenUrl"]).func.view_class is TokenView
     assert flow["refreshUrl"] == flow["tokenUrl"]
@@ -193,7 +196,8 @@ def test_swagger_ui_works_in_a_browser(playwright, live_server):
         browser, page, errors = _open(driver, live_server)
         page.goto("/api/docs/", wait_until="networkidle")
         assert "API Mon espace santé" in page.inner_text(".swagger-ui .info .title")
-        page.click(".opblock-summary-path")
+        # The public CapabilityStatement: the one operation that answers without a token.
+        page.locator(".opblock-summary-path", has_text="/api/fhir/metadata").first.click()
         page.click("button:has-text('Try it out')")
         page.click("button:has-text('Execute')")
         status = page.locator(".live-responses-table .response .response-col_status").first
