@@ -1,6 +1,7 @@
 """The base of every FHIR endpoint a paired app calls: token, pairing, consent, journal, idempotency.
 
-- Authentication: an OAuth2 bearer token only (401 with ``WWW-Authenticate: Bearer`` otherwise).
+- Authentication: an OAuth2 bearer token only, found with its pairing in one query
+  (``mes.api.authentication``; 401 with ``WWW-Authenticate: Bearer`` otherwise).
 - Access: the token's pairing must be active and its habilitation not suspended; the permissions are the token's
   scopes ∩ the citizen's consent ∩ the habilitation (``mes.acces.policy.app_access``); each handler asks for one
   SMART permission with ``self.require(resource, interaction)`` → 403 « consent not given » when it is missing.
@@ -19,16 +20,16 @@ import re
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
-from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import exceptions, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mes.acces.journal import register_action
-from mes.acces.policy import CitizenAccess, app_access, app_pairing
+from mes.acces.policy import CitizenAccess, app_access
 from mes.acces.services import journal_append
 from mes.acces.services.pairings import pairing_touch
+from mes.api.authentication import PairedAppAuthentication
 from mes.api.exceptions import UnprocessableEntity
 from mes.api.fhir import FHIR_JSON
 from mes.api.models import IdempotencyRecord
@@ -71,7 +72,7 @@ class _Replay(Exception):
 class FHIRAppView(FHIRAPIView):
     """An endpoint of the paired apps. Subclasses call ``self.require(...)`` first, then use ``self.access``."""
 
-    authentication_classes = [OAuth2Authentication]
+    authentication_classes = [PairedAppAuthentication]
     permission_classes = [IsAuthenticated]
     access: CitizenAccess
 
@@ -94,13 +95,13 @@ class FHIRAppView(FHIRAPIView):
             # Refused before anything reads the body (a document is at most DOSSIER_DOCUMENT_MAX_BYTES).
             raise PayloadTooLarge()
         super().initial(request, *args, **kwargs)
-        token = request.auth
-        pairing = app_pairing(user=request.user, application=getattr(token, "application", None))
-        access = app_access(pairing, (getattr(token, "scope", "") or "").split())
+        token = request.auth  # an AppToken: its pairing was found with it, in the same query
+        pairing = token.pairing
+        access = app_access(pairing, token.scope.split())
         if access is None:
             raise ConsentNotGiven(CONSENT_NOT_GIVEN)
         self.access = access
-        pairing_touch(pairing)
+        pairing_touch(access.pairing)
         if self._idempotency_key(request) is not None:
             self._idempotency_begin(request)
 

@@ -681,9 +681,9 @@ def test_search_query_count_does_not_depend_on_page_size(fhir, app, citizen, dja
     assert counts["1"] == counts["100"]
 
 
-# The token (with its user), the pairing (with its habilitation and citizen), the page of events (one query for
-# any page size, series included), the journal row of the search.
-SEARCH_QUERIES = 4
+# The token with its pairing, habilitation and citizen (one query), the page of events (one query for any page
+# size, series included), the journal row of the search.
+SEARCH_QUERIES = 3
 
 
 # --- Where the citizen sees it ----------------------------------------------------------------------------------

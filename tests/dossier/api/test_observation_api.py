@@ -578,11 +578,11 @@ def test_idempotency_key_with_another_bundle_is_422(client, app, citizen):
     assert Measure.objects.filter(citizen=citizen).count() == 1
 
 
-# A transaction of a known device, for a measure that is neither a weight nor a height (no BMI upkeep): token,
-# pairing, device look-up, measure insert, journal row. Here the service's transaction is a savepoint (the test runs
-# in a transaction): 7; served for real, 5 between BEGIN and COMMIT. A weight or a height adds the BMI upkeep of the
-# service: lock of the person, delete and two reads (11 here).
-TRANSACTION_QUERIES = 7
+# A transaction of a known device, for a measure that is neither a weight nor a height (no BMI upkeep): the token
+# with its pairing (one query), device look-up, measure insert, journal row. Here the service's transaction is a
+# savepoint (the test runs in a transaction): 6; served for real, 4 between BEGIN and COMMIT. A weight or a height
+# adds the BMI upkeep of the service: lock of the person, delete and two reads.
+TRANSACTION_QUERIES = 6
 
 
 def test_transaction_write_takes_a_small_fixed_number_of_queries(client, app, django_assert_num_queries):

@@ -150,7 +150,7 @@ def test_read_takes_four_queries(client, app, access, django_assert_num_queries)
     measure = record(access, MeasureKind.WEIGHT, 70)
     get(client, f"{OBSERVATIONS}/{measure.public_id}", app.token)  # the pairing's last access is noted once
 
-    with django_assert_num_queries(4):  # token, pairing, the measure, the journal row
+    with django_assert_num_queries(3):  # the token with its pairing, the measure, the journal row
         assert get(client, f"{OBSERVATIONS}/{measure.public_id}", app.token).status_code == 200
 
 
@@ -373,11 +373,11 @@ def test_search_query_count_does_not_depend_on_the_page_size(client, app, citize
     get(client, OBSERVATIONS, app.token)  # the pairing's last access is noted once a minute at most
     first = searchset(get(client, OBSERVATIONS, app.token, code="29463-7", _count=count))
 
-    # token, pairing, the page, the journal row
-    with django_assert_num_queries(4):
+    # the token with its pairing, the page, the journal row
+    with django_assert_num_queries(3):
         body = searchset(client.get(next_url(first), HTTP_AUTHORIZATION=f"Bearer {app.token}"))
     assert len(body["entry"]) == int(count)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         searchset(get(client, OBSERVATIONS, app.token, _count=count))
 
 
