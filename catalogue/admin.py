@@ -14,8 +14,9 @@ from django.utils.translation import gettext_lazy
 
 from catalogue.forms import CatalogueImageField, PreparedImageFile
 from catalogue.images import LOGO, SCREENSHOT
-from catalogue.models import MAX_SCREENSHOTS, DataExchange, Screenshot, Service
+from catalogue.models import MAX_SCREENSHOTS, DataExchange, Screenshot, Service, exchange_scopes
 from catalogue.services import REASON_MAX_LENGTH, service_publish, service_suspend, service_withdraw
+from mes.acces import scopes as app_scopes
 
 
 def _preview(service: Service, key: str, alt: str, height: int) -> str:
@@ -58,6 +59,7 @@ class ServiceAdminForm(forms.ModelForm):
             "website_url", "app_store_url", "google_play_url", "price_model", "price_details", "medical_device",
             "medical_device_class", "connected_objects", "connected_objects_details", "data_exchanges",
             "support_email", "support_phone", "support_url", "accessibility_compliance", "accessibility_url",
+            "habilitation",
         ]  # fmt: skip
         formfield_callback = _formfield
 
@@ -70,6 +72,24 @@ class ServiceAdminForm(forms.ModelForm):
     def clean_data_exchanges(self) -> list[str]:
         chosen = set(self.cleaned_data.get("data_exchanges") or [])
         return [code for code in DataExchange.values if code in chosen]  # in the vocabulary's order
+
+    def clean(self):
+        cleaned = super().clean()
+        habilitation = cleaned.get("habilitation")
+        if habilitation is not None and "data_exchanges" in cleaned:
+            # The app may ask for no more than the data the citizen reads on the service's page.
+            declared = app_scopes.permissions(exchange_scopes(cleaned["data_exchanges"]))
+            beyond = sorted(app_scopes.permissions(habilitation.approved_scopes) - declared)
+            if beyond:
+                self.add_error(
+                    "habilitation",
+                    _(
+                        "Cette habilitation approuve des données que la fiche ne déclare pas (%(beyond)s) : "
+                        "cochez-les dans « Données échangées » ou réduisez l’habilitation."
+                    )
+                    % {"beyond": ", ".join(beyond)},
+                )
+        return cleaned
 
 
 class ScreenshotInlineForm(forms.ModelForm):
@@ -139,7 +159,7 @@ class ServiceAdmin(admin.ModelAdmin):
             "fields": ["price_model", "price_details", "medical_device", "medical_device_class", "connected_objects",
                        "connected_objects_details"],
         }),
-        (gettext_lazy("Données échangées"), {"fields": ["data_exchanges"]}),
+        (gettext_lazy("Données échangées"), {"fields": ["data_exchanges", "habilitation"]}),
         (gettext_lazy("Aide et accessibilité"), {
             "fields": ["support_email", "support_phone", "support_url", "accessibility_compliance",
                        "accessibility_url"],

@@ -1,15 +1,28 @@
-"""The demo catalogue: fourteen fictional referenced services, in every category and of every kind.
+"""The demo catalogue: fourteen fictional referenced services, in every category and of every kind, the apps of
+those that exchange data, and two of them connected to the demo citizen's space.
 
 Names, editors, addresses and telephone numbers are invented: the websites use the reserved ``.example`` domain,
 the telephone numbers the range that ARCEP keeps for fiction (01 99 00 …), and the store links fictitious
 identifiers. Each service goes through the same path as an entry of the admin (checks, re-encoded images) and is
 published by ``service_publish``. A service whose slug already exists is left as it is, so running the demo again
 changes nothing.
+
+Each service that exchanges data gets its app as référencement would grant it: a confidential OAuth2 client
+(redirect URI on the reserved fictional domain ``exemple.fr``, a random secret nobody knows: the demo apps never
+call the API), and a habilitation with a fictional OID under ``1.2.250.1.999`` and the scopes of the data the
+service declares. Camille Durand, the demo citizen, has connected two of them, which then sent her measures through
+the same services as the API (``app_access`` and ``measure_record_observation``): her history shows them.
 """
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import Application
 
 from catalogue.demo_drawing import Screen, logo_png, screen_png
 from catalogue.models import (
@@ -20,10 +33,23 @@ from catalogue.models import (
     PriceModel,
     Service,
     ServiceKind,
+    exchange_scopes,
 )
 from catalogue.services import screenshot_add, service_logo_set, service_publish
+from dossier.fhir.measures import build_observation
+from dossier.measures_catalog import IDPE_SYSTEM, measure_spec
+from dossier.models import MeasureKind, SourceKind
+from dossier.services.measures import measure_record_observation
+from mes.acces.models import AppHabilitation, Pairing
+from mes.acces.policy import app_access
+from mes.acces.services.pairings import habilitation_grant, pairing_consent, pairing_touch
+from mes.comptes.models import Citizen
 
 DEMO_ACTOR_LABEL = "Données de démonstration"
+PARIS = ZoneInfo("Europe/Paris")
+# Fictional OIDs: the arc 1.2.250.1.999 is not attributed; the demo apps take numbers far above those of the tests.
+DEMO_OID_ARC = "1.2.250.1.999"
+DEMO_OID_FIRST = 9001
 
 
 @dataclass(frozen=True)
@@ -802,3 +828,129 @@ def demo_service_create(demo: DemoService) -> Service | None:
 def demo_services_create() -> list[Service]:
     """The demo catalogue; the services already there are left untouched."""
     return [service for demo in DEMO_SERVICES if (service := demo_service_create(demo)) is not None]
+
+
+# --- The apps of the services, and the demo citizen's connections --------------------------------------------------
+
+
+def demo_redirect_uri(slug: str) -> str:
+    return f"https://{slug}.exemple.fr/oauth/retour"
+
+
+def demo_oid(demo: DemoService) -> str:
+    return f"{DEMO_OID_ARC}.{DEMO_OID_FIRST + DEMO_SERVICES.index(demo)}"
+
+
+@transaction.atomic
+def demo_app_create(demo: DemoService) -> AppHabilitation | None:
+    """The OAuth2 client and the habilitation of a demo service that exchanges data, linked from the service;
+    ``None`` when the service exchanges nothing, is absent, or already has its app."""
+    service = Service.objects.select_for_update().filter(slug=demo.slug).first()
+    if service is None or not service.data_exchanges or service.habilitation_id is not None:
+        return None
+    habilitation = AppHabilitation.objects.filter(oid=demo_oid(demo)).first()
+    if habilitation is None:
+        application = Application.objects.create(
+            name=service.name,
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            redirect_uris=demo_redirect_uri(demo.slug),
+            # Stored hashed and never shown: a demo app has no backend that would use it.
+            client_secret=generate_client_secret(),
+            skip_authorization=False,
+            algorithm=Application.RS256_ALGORITHM,
+        )
+        habilitation = habilitation_grant(
+            actor=None,
+            actor_label=DEMO_ACTOR_LABEL,
+            application=application,
+            name=service.name,
+            editor_name=service.editor_name,
+            oid=demo_oid(demo),
+            approved_scopes=exchange_scopes(service.data_exchanges),
+        )
+    service.habilitation = habilitation
+    service.save(update_fields=["habilitation"])
+    return habilitation
+
+
+@dataclass(frozen=True)
+class DemoMeasure:
+    kind: str
+    days_ago: int
+    hour: int
+    value: Decimal
+    value_secondary: Decimal | None = None
+
+
+# The two services Camille connected, and the measures each sent since: TensioCarnet the morning series of her
+# last home blood-pressure check (the « règle des 3 »), Pas à Pas Santé her steps of the last three days.
+DEMO_CONNECTIONS: dict[str, list[DemoMeasure]] = {
+    "tensiocarnet": [
+        DemoMeasure(MeasureKind.BLOOD_PRESSURE, 3, 7, Decimal(127), Decimal(81)),
+        DemoMeasure(MeasureKind.BLOOD_PRESSURE, 2, 7, Decimal(131), Decimal(84)),
+        DemoMeasure(MeasureKind.BLOOD_PRESSURE, 1, 7, Decimal(125), Decimal(80)),
+    ],
+    "pas-a-pas-sante": [
+        DemoMeasure(MeasureKind.STEPS, 3, 22, Decimal(7840)),
+        DemoMeasure(MeasureKind.STEPS, 2, 22, Decimal(10215)),
+        DemoMeasure(MeasureKind.STEPS, 1, 22, Decimal(6390)),
+    ],
+}
+
+
+def _app_observation(measure: DemoMeasure, *, citizen: Citizen, habilitation: AppHabilitation, idpe: str, today: date):
+    """The Observation as the app sends it: the person named by its idPe, the editor's OID as its source."""
+    moment = datetime.combine(today - timedelta(days=measure.days_ago), time(measure.hour), tzinfo=PARIS)
+    resource = build_observation(
+        spec=measure_spec(measure.kind),
+        citizen=citizen,
+        effective_at=moment,
+        value=measure.value,
+        value_secondary=measure.value_secondary,
+    )
+    resource["meta"]["source"] = f"urn:oid:{habilitation.oid}"
+    resource["subject"] = {"identifier": {"system": IDPE_SYSTEM, "value": idpe}}
+    return resource
+
+
+@transaction.atomic
+def demo_connection_create(*, citizen: Citizen, slug: str, measures: list[DemoMeasure]) -> Pairing | None:
+    """Connect the citizen to the app of the service ``slug`` (her consent to all it may ask for), then record the
+    measures it sent; nothing when she has ever been connected to it."""
+    habilitation = AppHabilitation.objects.filter(catalogue_service__slug=slug).first()
+    if habilitation is None or Pairing.objects.filter(citizen=citizen, habilitation=habilitation).exists():
+        return None
+    pairing = pairing_consent(
+        actor=citizen.user,
+        citizen=citizen,
+        habilitation=habilitation,
+        external_id=f"demo-{slug}-{citizen.public_id.hex[:12]}",
+        scopes=["openid", *habilitation.approved_scopes],
+    )
+    access = app_access(pairing, pairing.scopes)
+    today = timezone.localdate()
+    for measure in measures:
+        measure_record_observation(
+            access=access,
+            resource=_app_observation(
+                measure, citizen=citizen, habilitation=habilitation, idpe=pairing.idpe, today=today
+            ),
+            source_kind=SourceKind.APP,
+            source_label=habilitation.name,
+            subject_identifiers=frozenset({(IDPE_SYSTEM, pairing.idpe)}),
+        )
+    pairing_touch(pairing)
+    return pairing
+
+
+def demo_apps_create() -> list[AppHabilitation]:
+    """The apps of the demo services that exchange data, then the demo citizen's two connections."""
+    from mes.comptes.demo import DEMO_DOMAIN
+
+    created = [habilitation for demo in DEMO_SERVICES if (habilitation := demo_app_create(demo)) is not None]
+    citizen = Citizen.objects.filter(user__email=f"camille.durand@{DEMO_DOMAIN}").select_related("user").first()
+    if citizen is not None and citizen.has_space:
+        for slug, measures in DEMO_CONNECTIONS.items():
+            demo_connection_create(citizen=citizen, slug=slug, measures=measures)
+    return created

@@ -95,6 +95,24 @@ DATA_EXCHANGE_SENTENCES: dict[str, str] = {
     DataExchange.CONTACT_READ: _("Lire vos coordonnées (numéro de téléphone et adresse électronique)"),
 }
 
+# The SMART scopes of the API (``mes.acces.scopes``) that each exchange needs: what référencement approves for the
+# service's app, so that it may ask for no more than the data declared here.
+DATA_EXCHANGE_SCOPES: dict[str, str] = {
+    DataExchange.MEASURES_READ: "patient/Observation.rs",
+    DataExchange.MEASURES_WRITE: "patient/Observation.c",
+    DataExchange.DOCUMENTS_READ: "patient/DocumentReference.rs",
+    DataExchange.DOCUMENTS_WRITE: "patient/DocumentReference.c",
+    DataExchange.AGENDA_READ: "patient/Appointment.rs",
+    DataExchange.AGENDA_WRITE: "patient/Appointment.cud",
+    DataExchange.IMMUNIZATIONS_WRITE: "patient/Immunization.c",
+    DataExchange.CONTACT_READ: "patient/Patient.r",
+}
+
+
+def exchange_scopes(exchanges: list[str]) -> list[str]:
+    """The SMART scopes of the declared exchanges, in the vocabulary's order."""
+    return [DATA_EXCHANGE_SCOPES[code] for code in DataExchange.values if code in exchanges]
+
 
 class ServiceStatus(models.TextChoices):
     DRAFT = "brouillon", _("En préparation")
@@ -223,6 +241,17 @@ class Service(models.Model):
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
     search_vector = models.GeneratedField(
         expression=_search_vector(), output_field=SearchVectorField(), db_persist=True
+    )
+    # The service's app in the API (its OAuth2 client and approved scopes), when it exchanges data: what tells the
+    # catalogue which services the citizen has connected (« Synchronisé »).
+    habilitation = models.OneToOneField(
+        "acces.AppHabilitation",
+        verbose_name=_("habilitation (application connectée)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="catalogue_service",
+        help_text=_("Le client OAuth2 du service, créé par la commande app_register ou au référencement."),
     )
 
     class Meta:

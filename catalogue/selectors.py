@@ -16,8 +16,9 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import Count, F, Func, QuerySet, TextField, Value
+from django.db.models import Count, DateTimeField, F, Func, OuterRef, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Lower
+from django.urls import reverse
 
 from catalogue.models import (
     FOLD_FUNCTION,
@@ -29,6 +30,9 @@ from catalogue.models import (
     Service,
     ServiceStatus,
 )
+from mes.acces.models import Pairing
+from mes.acces.selectors_apps import AppShowcase
+from mes.comptes.models import Citizen
 
 SEARCH_MAX_LENGTH = 100
 PREFIX_MIN_LENGTH = 3
@@ -45,9 +49,32 @@ def services_published() -> QuerySet[Service]:
     return Service.objects.filter(status=ServiceStatus.PUBLISHED)
 
 
-def service_published_get(slug: str) -> Service | None:
-    """The published service of that slug; ``None`` for an unknown, suspended, withdrawn or draft one."""
-    return services_published().prefetch_related("screenshots").filter(slug=slug).first()
+def with_pairing(services: QuerySet[Service], citizen: Citizen | None) -> QuerySet[Service]:
+    """Give each service ``paired_since``: when ``citizen`` connected its app to their space, ``None`` when it is
+    not connected (« Synchronisé »). A subquery of the same SELECT, so a list costs no query more, whatever its
+    length. An app whose habilitation is suspended exchanges nothing, so it does not count."""
+    if citizen is None or not citizen.has_space:
+        return services.annotate(paired_since=Value(None, output_field=DateTimeField()))
+    pairings = Pairing.objects.filter(
+        citizen=citizen,
+        habilitation_id=OuterRef("habilitation_id"),
+        habilitation__suspended_at__isnull=True,
+        revoked_at__isnull=True,
+    ).values("created_at")[:1]
+    return services.annotate(paired_since=Subquery(pairings))
+
+
+def service_published_get(slug: str, *, citizen: Citizen | None = None) -> Service | None:
+    """The published service of that slug; ``None`` for an unknown, suspended, withdrawn or draft one. With
+    ``citizen``: since when they connected it (``paired_since``), and that pairing (``pairing_public_id``), which
+    the page links to on « Mes services connectés »."""
+    services = with_pairing(services_published().prefetch_related("screenshots"), citizen)
+    if citizen is not None and citizen.has_space:
+        pairing = Pairing.objects.filter(
+            citizen=citizen, habilitation_id=OuterRef("habilitation_id"), revoked_at__isnull=True
+        ).values("public_id")[:1]
+        services = services.annotate(pairing_public_id=Subquery(pairing))
+    return services.filter(slug=slug).first()
 
 
 def _folded(text: str) -> Func:
@@ -93,9 +120,10 @@ class CatalogueResults:
     total: int
 
 
-def catalogue_search(*, text: str = "", category: str = "") -> CatalogueResults:
+def catalogue_search(*, text: str = "", category: str = "", citizen: Citizen | None = None) -> CatalogueResults:
     """Published services matching ``text`` (ranked) in ``category`` (all when empty), and how many match in each
-    category, for the filter (the counts ignore the chosen category, so that the other ones show what they hold)."""
+    category, for the filter (the counts ignore the chosen category, so that the other ones show what they hold).
+    With ``citizen``, each service says whether they connected it (``paired_since``)."""
     services = services_published()
     query = search_query(text) if text else None
     if query is not None:
@@ -105,17 +133,17 @@ def catalogue_search(*, text: str = "", category: str = "") -> CatalogueResults:
         services = services.filter(category=category)
     order = ("-rank", Lower("name"), "id") if query is not None else (Lower("name"), "id")
     return CatalogueResults(
-        services=services.order_by(*order),
+        services=with_pairing(services, citizen).order_by(*order),
         searched=query is not None,
         category_counts={value: counts.get(value, 0) for value in Category.values},
         total=sum(counts.values()),
     )
 
 
-def service_suggestions(service: Service, *, limit: int = SUGGESTIONS) -> list[Service]:
+def service_suggestions(service: Service, *, limit: int = SUGGESTIONS, citizen: Citizen | None = None) -> list[Service]:
     """Other published services of the same category, the most recently published first."""
     return list(
-        services_published()
+        with_pairing(services_published(), citizen)
         .filter(category=service.category)
         .exclude(pk=service.pk)
         .order_by("-published_at", "id")[:limit]
@@ -138,3 +166,22 @@ def service_image_name(slug: str, key: str, *, published_only: bool = True) -> s
         .values_list("image", flat=True)
         .first()
     )
+
+
+def app_showcases(habilitation_ids: list[int]) -> dict[int, AppShowcase]:
+    """The catalogue's page and logo of the apps of these habilitations, for « Mes services connectés » (one
+    query). Only a published service is shown: the others have no page, and their images are not served."""
+    rows = (
+        services_published()
+        .filter(habilitation_id__in=habilitation_ids)
+        .values("habilitation_id", "slug", "logo_sha256")
+    )
+    return {
+        row["habilitation_id"]: AppShowcase(
+            url=reverse("catalogue_detail", args=[row["slug"]]),
+            logo_url=reverse("catalogue_image", args=[row["slug"], row["logo_sha256"][:IMAGE_KEY_LENGTH]])
+            if row["logo_sha256"]
+            else "",
+        )
+        for row in rows
+    }

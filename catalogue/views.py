@@ -21,6 +21,7 @@ from catalogue.models import Category
 from catalogue.selectors import catalogue_search, service_image_name, service_published_get, service_suggestions
 from mes.acces.policy import role_required
 from mes.comptes.models import Role
+from mes.comptes.selectors.profiles import active_citizen
 
 PAGE_SIZE = 12
 # An image answer is nothing but a picture: no script, no style, no frame, even if opened on its own.
@@ -35,7 +36,8 @@ def catalogue_home(request: HttpRequest) -> HttpResponse:
     form = CatalogueSearchForm(request.GET or None)
     form.is_valid()  # an invalid field is reported next to it and ignored
     text, category = form.cleaned()
-    results = catalogue_search(text=text, category=category)
+    # The space being managed: the services it is connected to carry the badge « Synchronisé ».
+    results = catalogue_search(text=text, category=category, citizen=active_citizen(request))
     page = Paginator(results.services, PAGE_SIZE).get_page(request.GET.get("page"))
     categories = [
         {"value": value, "label": label, "count": results.category_counts[value], "current": value == category}
@@ -57,7 +59,8 @@ def catalogue_home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @role_required(Role.CITIZEN)
 def catalogue_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    service = service_published_get(slug)
+    citizen = active_citizen(request)
+    service = service_published_get(slug, citizen=citizen)
     if service is None:
         return render(request, "catalogue/not_found.html", status=404)
     text = service.long_description.replace("\r\n", "\n")
@@ -67,7 +70,7 @@ def catalogue_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "screenshots": list(service.screenshots.all()),
         "intro": paragraphs[:1],
         "more": paragraphs[1:],
-        "suggestions": service_suggestions(service),
+        "suggestions": service_suggestions(service, citizen=citizen),
     }
     return render(request, "catalogue/detail.html", context)
 

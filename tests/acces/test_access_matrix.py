@@ -22,10 +22,11 @@ from dossier.services.documents import document_add
 from dossier.services.exports import export_request
 from dossier.services.measures import measure_record
 from dossier.services.profile import immunization_record, profile_entry_add
-from mes.acces.models import CareTeamMember, EmergencyAccess, ProfessionalBlock, Scope
+from mes.acces.models import CareTeamMember, EmergencyAccess, Pairing, ProfessionalBlock, Scope
 from mes.acces.policy import citizen_access
 from mes.acces.services.delegations import delegation_create, delegation_redeem
 from mes.comptes.models import Notification
+from tests.api.conftest import make_application, pair
 from tests.catalogue.helpers import make_service
 from tests.dossier.documents_samples import pdf_bytes, upload
 from tests.factories import ProfessionalFactory
@@ -97,6 +98,7 @@ def world(citizen, other_citizen, django_capture_on_commit_callbacks):
     )  # fmt: skip
     task = task_create(access=own, title="Renouveler l’ordonnance", due_date=now.date())
     service = make_service(screenshots=1)
+    pairing = pair(citizen, make_application(name="Carnet de tension"))
     prevention = PreventionDate.objects.create(
         citizen=citizen, programme="rappel-dtp", occurrence="45", due_from=now.date(), table_version="test"
     )
@@ -138,6 +140,7 @@ def world(citizen, other_citizen, django_capture_on_commit_callbacks):
         "task": task,
         "prevention": prevention,
         "service": service,
+        "pairing": pairing,
         "member": member,
         "delegation": delegation,
         "block": block,
@@ -163,6 +166,7 @@ def _kwargs(name: str, route: str, citizen, objects) -> dict:
         "task_id": objects["task"].public_id,
         "date_id": objects["prevention"].public_id,
         "slug": objects["service"].slug,
+        "pairing_id": objects["pairing"].public_id,
         "image": objects["service"].logo_key,
         "year": 2026,
         "month": 11,
@@ -231,6 +235,7 @@ CELLS = [(route, name, actor) for route, name in ROUTES for actor in ACTORS]
 def test_the_matrix_covers_every_route_of_both_sides():
     names = {name for _route, name in ROUTES}
     assert {"pro_document_content", "access_code_end", "document_file", "access_history_export"} <= names
+    assert {"access_apps", "access_app_disconnect"} <= names
     assert len(CELLS) == len(ROUTES) * len(ACTORS)
 
 
@@ -273,6 +278,7 @@ def test_refused_posts_change_nothing(client, world):
         ("task_delete", {"task_id": objects["task"].public_id}),
         ("prevention_done", {"date_id": objects["prevention"].public_id}),
         ("prevention_dismiss", {"date_id": objects["prevention"].public_id}),
+        ("access_app_disconnect", {"pairing_id": objects["pairing"].public_id}),
     ):
         assert client.post(reverse(name, kwargs=kwargs)).status_code == 404, name
     objects["delegation"].refresh_from_db()
@@ -287,6 +293,7 @@ def test_refused_posts_change_nothing(client, world):
     assert Event.objects.filter(pk=objects["event"].pk, title="Consultation de cardiologie").exists()
     assert Task.objects.filter(pk=objects["task"].pk, done_at__isnull=True).exists()
     assert PreventionDate.objects.filter(pk=objects["prevention"].pk, status=PreventionStatus.PENDING).exists()
+    assert Pairing.objects.filter(pk=objects["pairing"].pk, revoked_at__isnull=True).exists()
 
 
 def test_no_count_leaks_a_hidden_document(client, world):

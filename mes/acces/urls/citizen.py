@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from mes.acces.views import apps as app_views
 from mes.acces.views import citizen as views
 
 urlpatterns = [
@@ -14,4 +15,6 @@ urlpatterns = [
     path("blocages/bloquer/<int:professional_id>/", views.block_view, name="access_block"),
     path("blocages/<int:block_id>/debloquer/", views.unblock_view, name="access_unblock"),
     path("urgence/", views.emergency_view, name="access_emergency"),
+    path("services/", app_views.connected_apps, name="access_apps"),
+    path("services/<uuid:pairing_id>/deconnecter/", app_views.app_disconnect, name="access_app_disconnect"),
 ]
