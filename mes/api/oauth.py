@@ -3,7 +3,8 @@
 Only the authorization-code grant (with PKCE, S256 only) and the refresh-token grant are served: the implicit,
 hybrid, resource-owner password, client-credentials and device-code grants do not exist here, ``response_type``
 must be exactly ``code`` and ``plain`` PKCE challenges are refused. Redirect URIs are matched exactly
-(django-oauth-toolkit's default, wildcards disabled in settings); refresh tokens rotate and a reused one revokes
+(django-oauth-toolkit's default, wildcards disabled in settings), and never defaulted: both the authorization and
+the token request must name the same one; refresh tokens rotate and a reused one revokes
 its family (``REFRESH_TOKEN_REUSE_PROTECTION``); an authorization code presented a second time revokes the tokens
 issued from it (RFC 6749 §4.1.2). ``mes.api.oauth_urls`` exposes only the endpoints this needs.
 
@@ -99,6 +100,13 @@ class Validator(OAuth2Validator):
     def is_pkce_required(self, client_id, request) -> bool:
         # Every client, confidential or public, must use PKCE (RFC 9700 §2.1.1).
         return True
+
+    def get_default_redirect_uri(self, client_id, request, *args, **kwargs) -> None:
+        # No redirect URI is ever filled in for the client: the authorization request must name one (matched
+        # exactly), and the token request must repeat it (RFC 6749 §4.1.3). Without this, oauthlib would take the
+        # client's first registered URI when ``redirect_uri`` is left out of the token request, and exchange the
+        # code without that check.
+        return None
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs) -> bool:
         """Only the scopes approved for the app at référencement (letter by letter), while it is not suspended."""

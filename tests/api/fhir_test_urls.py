@@ -1,4 +1,9 @@
-"""Test-only URLconf: the project's URLs plus FHIR (and one plain DRF) views that fail on purpose."""
+"""Test-only URLconf: the project's URLs plus FHIR (and one plain DRF) views that fail on purpose, and two
+endpoints of the paired apps (``FHIRAppView``) small enough to test tokens, consent and idempotency on their own."""
+
+import time
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -9,6 +14,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from dossier.fhir.measures import ObservationError
+from dossier.models import MeasureKind, SourceKind
+from dossier.services.measures import measure_record
+from mes.api.app_views import FHIRAppView
 from mes.api.exceptions import UnprocessableEntity
 from mes.api.views import FHIRAPIView
 from mes.urls import urlpatterns as project_urlpatterns
@@ -118,7 +127,59 @@ class PlainView(APIView):
         return Response(request.data)
 
 
+class AppPatientView(FHIRAppView):
+    """``GET test-fhir/app/Patient/<idPe>``: the paired person, only under the idPe the app was given."""
+
+    def get(self, request, idpe: str):
+        self.require("Patient", "r")
+        self.check_idpe(idpe)
+        self.trace_read(resource="Patient")
+        return self.fhir_response({"resourceType": "Patient", "id": idpe})
+
+
+class AppWeightView(FHIRAppView):
+    """``POST test-fhir/app/weight``: records a weight with ``measure_record`` (a real write, journaled).
+
+    ``?hold=<seconds>`` keeps the transaction open after the write, so that retries arrive while it is in flight;
+    ``?crash=1`` fails after the write (the write must then be rolled back with the idempotency record).
+    """
+
+    def post(self, request):
+        self.require("Observation", "c")
+        try:
+            value = Decimal(str(request.data["valueQuantity"]["value"]))
+            effective_at = datetime.fromisoformat(request.data["effectiveDateTime"])
+        except (KeyError, TypeError, ValueError, InvalidOperation):
+            raise UnprocessableEntity(
+                "La mesure doit avoir une valeur et une date.", expressions=[["Observation.valueQuantity.value"]]
+            ) from None
+        try:
+            measure = measure_record(
+                access=self.access,
+                kind=MeasureKind.WEIGHT,
+                effective_at=effective_at,
+                value=value,
+                source_kind=SourceKind.APP,
+                source_label=self.access.actor.display_name,
+            )
+        except ObservationError as error:
+            raise UnprocessableEntity(
+                "; ".join(str(issue.message) for issue in error.issues),
+                expressions=[[issue.expression for issue in error.issues]],
+            ) from None
+        if request.query_params.get("crash"):
+            raise RuntimeError("échec après l’écriture")
+        time.sleep(float(request.query_params.get("hold", "0")))
+        return self.fhir_response(
+            {"resourceType": "Observation", "id": str(measure.public_id)},
+            status_code=201,
+            headers={"Location": f"/api/fhir/Observation/{measure.public_id}"},
+        )
+
+
 urlpatterns = [
+    path("test-fhir/app/Patient/<str:idpe>", AppPatientView.as_view()),
+    path("test-fhir/app/weight", AppWeightView.as_view()),
     path("test-fhir/Patient", PatientView.as_view()),
     path("test-fhir/echo", EchoView.as_view()),
     path("test-fhir/forbidden", ForbiddenView.as_view()),

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, DeviceGrant, Grant, RefreshToken
 
+from mes.acces.models import Pairing
 from tests.api.conftest import CLIENT_SECRET, REDIRECT_URI, make_application, pkce_pair
 
 # The project's URLs plus a bearer-protected FHIR endpoint (/test-fhir/Patient) to try the tokens on.
@@ -280,13 +281,45 @@ def test_implicit_and_hybrid_response_types_are_refused(signed_in, response_type
     application = make_application(grant_type=grant_type)
     _, challenge = pkce_pair()
     params = authorize_params(application, challenge, response_type=response_type)
-    page = signed_in.get(AUTHORIZE_URL, params)
+    query = redirect_query(signed_in.get(AUTHORIZE_URL, params))
+    assert query["error"] in {"unsupported_response_type", "unauthorized_client"}
+    assert "access_token" not in query and "code" not in query
+    # A consent POST forged from the same parameters lacks the signed request of a page the citizen saw.
     forged = signed_in.post(AUTHORIZE_URL, {**params, "allow": "Autoriser"})
-    for response in (page, forged):
-        query = redirect_query(response)
-        assert query["error"] in {"unsupported_response_type", "unauthorized_client"}
-        assert "access_token" not in query and "code" not in query
+    assert forged.status_code == 400
+    assert not forged.has_header("Location")
     assert not AccessToken.objects.exists()
+    assert not Grant.objects.exists()
+
+
+@pytest.mark.parametrize("response_type", ["token", "id_token", "code token", "code id_token", "none"])
+def test_response_type_changed_in_a_signed_consent_is_refused(signed_in, citizen, oauth_application, response_type):
+    """The consent page's hidden ``response_type`` is re-validated on POST: changing it yields no code, no token."""
+    _, challenge = pkce_pair()
+    page = signed_in.get(AUTHORIZE_URL, authorize_params(oauth_application, challenge))
+    fields = consent_form(page.content.decode()).fields
+    query = redirect_query(
+        signed_in.post(AUTHORIZE_URL, {**fields, "response_type": response_type, "allow": "Autoriser"})
+    )
+    assert query["error"] == "unsupported_response_type"
+    assert "access_token" not in query and "code" not in query and "id_token" not in query
+    assert not Grant.objects.exists()
+    assert not AccessToken.objects.exists()
+    assert not Pairing.objects.filter(citizen=citizen).exists(), "no pairing without a code"
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [{"code_challenge_method": "plain"}, {"code_challenge_method": ""}, {"code_challenge": ""}],
+    ids=["plain", "method-removed", "challenge-removed"],
+)
+def test_pkce_weakened_in_a_signed_consent_is_refused(signed_in, oauth_application, tamper):
+    _, challenge = pkce_pair()
+    page = signed_in.get(AUTHORIZE_URL, authorize_params(oauth_application, challenge))
+    fields = consent_form(page.content.decode()).fields
+    query = redirect_query(signed_in.post(AUTHORIZE_URL, {**fields, **tamper, "allow": "Autoriser"}))
+    assert query["error"] == "invalid_request"
+    assert "code" not in query
     assert not Grant.objects.exists()
 
 
@@ -346,15 +379,24 @@ def test_redirect_uri_must_match_exactly(signed_in, oauth_application, redirect_
     """An unregistered redirect URI is refused on a page of ours: never redirected to (RFC 9700 §4.1.3)."""
     _, challenge = pkce_pair()
     params = authorize_params(oauth_application, challenge, redirect_uri=redirect_uri)
+    page = signed_in.get(AUTHORIZE_URL, params)
+    assert page.status_code == 400
+    assert not page.has_header("Location")
+    assert '<html lang="fr"' in page.content.decode()
+    assert "Demande d’autorisation refusée" in page.content.decode()
+    # Neither a consent POST forged from those parameters nor a real consent whose redirect URI was changed
+    # afterwards (it is part of the signed request) sends anything anywhere.
+    real = consent_form(signed_in.get(AUTHORIZE_URL, authorize_params(oauth_application, challenge)).content.decode())
     for response in (
-        signed_in.get(AUTHORIZE_URL, params),
         signed_in.post(AUTHORIZE_URL, {**params, "allow": "Autoriser"}),
+        signed_in.post(AUTHORIZE_URL, {**real.fields, "redirect_uri": redirect_uri, "allow": "Autoriser"}),
+        signed_in.post(AUTHORIZE_URL, {**real.fields, "redirect_uri": redirect_uri}),
     ):
         assert response.status_code == 400
         assert not response.has_header("Location")
         html = response.content.decode()
         assert '<html lang="fr"' in html
-        assert "Demande d’autorisation refusée" in html
+        assert "Demande invalide" in html
     assert not Grant.objects.exists()
 
 
@@ -595,13 +637,36 @@ def test_another_client_cannot_revoke_them(client, oauth_application, tokens):
         "/o/authorized_tokens/",
         "/o/device-authorization/",
         "/o/device/",
-        "/o/userinfo/",
         "/o/register/",
         "/o/introspect/",
         "/o/logout/",
-        "/o/.well-known/openid-configuration",
+        "/o/rp-initiated-logout/",
+        "/o/applications/1/",
+        "/o/authorized-tokens/",
     ],
 )
 def test_toolkit_management_views_are_not_exposed(signed_in, url):
     """Clients are registered through référencement only: a signed-in citizen cannot register one here."""
     assert signed_in.get(url).status_code == 404
+
+
+def test_openid_discovery_advertises_only_what_is_served(client):
+    """OpenID Connect discovery is served (for the id_token), and says no more than the server does."""
+    response = client.get("/o/.well-known/openid-configuration")
+    assert response.status_code == 200
+    metadata = json.loads(response.content)
+    assert metadata["issuer"] == "http://testserver/o"
+    assert metadata["response_types_supported"] == ["code"]
+    assert metadata["subject_types_supported"] == ["pairwise"]
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert metadata["claims_supported"] == ["sub"]
+    assert "RS256" in metadata["id_token_signing_alg_values_supported"]
+    assert metadata["jwks_uri"] == "http://testserver/o/.well-known/jwks.json"
+    keys = json.loads(client.get("/o/.well-known/jwks.json").content)["keys"]
+    assert [(key["kty"], key["alg"], key["use"]) for key in keys] == [("RSA", "RS256", "sig")]
+    assert not {"d", "p", "q"} & set(keys[0]), "the JWKS publishes the public key only"
+
+
+def test_userinfo_requires_a_bearer_token(signed_in):
+    """The citizen's browser session is no credential for userinfo: only an app's access token is."""
+    assert signed_in.get("/o/userinfo/").status_code == 401
