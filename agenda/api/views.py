@@ -38,7 +38,7 @@ from agenda.models import Event, Source
 from agenda.recurrence import zone
 from agenda.services import event_create, event_delete, event_update
 from mes.acces.policy import CitizenAccess
-from mes.api.app_views import CONSENT_NOT_GIVEN, ConsentNotGiven, FHIRAppView
+from mes.api.app_views import FHIRAppView
 
 APPOINTMENT = selectors.APPOINTMENT
 DEFAULT_COUNT = 20
@@ -73,7 +73,7 @@ def _scopes(*scopes: str) -> list[dict]:
     return [{"oauth2": [scope]} for scope in scopes]
 
 
-READ_SCOPES = _scopes("patient/Appointment.rs", "patient/Appointment.cud", "patient/Appointment.cruds")
+READ_SCOPES = _scopes("patient/Appointment.rs", "patient/Appointment.cruds")
 WRITE_SCOPES = _scopes("patient/Appointment.cud", "patient/Appointment.cruds")
 SEARCH_SCOPES = _scopes("patient/Appointment.rs", "patient/Appointment.cruds")
 
@@ -257,8 +257,7 @@ class AppointmentInstanceView(AppointmentMixin, FHIRAppView):
         auth=READ_SCOPES,
         summary="Lire un rendez-vous",
         description=(
-            "Un rendez-vous ajouté par ce service (patient/Appointment.r, ou c, u ou d), ou tout autre rendez-vous "
-            "de l’agenda avec patient/Appointment.r. Sinon 404."
+            "Un rendez-vous de l’agenda, ajouté par ce service ou non (patient/Appointment.r). Sinon 404."
         ),
         parameters=[_RESOURCE_ID],
         responses={
@@ -269,8 +268,8 @@ class AppointmentInstanceView(AppointmentMixin, FHIRAppView):
         tags=["FHIR"],
     )
     def get(self, request: Request, resource_id: str) -> Response:
-        if not any(self.access.app_may(APPOINTMENT, letter) for letter in "rcud"):
-            raise ConsentNotGiven(f"{CONSENT_NOT_GIVEN} (patient/{APPOINTMENT}.r)")
+        # Reading one appointment is the « r » interaction, whoever wrote it (the scope matrix: no letter, no call).
+        self.require(APPOINTMENT, "r")
         event = selectors.app_event_get(self.access, _parse_uuid(resource_id))
         if event is None:
             raise exceptions.NotFound("Aucun rendez-vous ne porte cet identifiant.")

@@ -44,6 +44,7 @@ class ImmunizationTypeView(FHIRAppView):
         request={"application/fhir+json": dict},
         responses={
             201: OpenApiResponse(description="Immunization enregistrée"),
+            400: OpenApiResponse(description="Corps absent ou JSON illisible (OperationOutcome)"),
             401: OpenApiResponse(description="Jeton absent ou invalide (OperationOutcome)"),
             403: OpenApiResponse(description="Consentement absent, ou idPe d’un autre patient (OperationOutcome)"),
             422: OpenApiResponse(

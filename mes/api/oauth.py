@@ -96,6 +96,11 @@ def _habilitation(client) -> AppHabilitation | None:
     return AppHabilitation.objects.filter(application=client).first() if client is not None else None
 
 
+def _active(client) -> bool:
+    habilitation = _habilitation(client)
+    return habilitation is not None and habilitation.is_active
+
+
 class Validator(OAuth2Validator):
     def is_pkce_required(self, client_id, request) -> bool:
         # Every client, confidential or public, must use PKCE (RFC 9700 §2.1.1).
@@ -107,6 +112,13 @@ class Validator(OAuth2Validator):
         # client's first registered URI when ``redirect_uri`` is left out of the token request, and exchange the
         # code without that check.
         return None
+
+    def authenticate_client(self, request, *args, **kwargs) -> bool:
+        """A suspended app gets no token at all (code exchange or refresh): ``invalid_client``."""
+        return super().authenticate_client(request, *args, **kwargs) and _active(request.client)
+
+    def authenticate_client_id(self, client_id, request, *args, **kwargs) -> bool:
+        return super().authenticate_client_id(client_id, request, *args, **kwargs) and _active(request.client)
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs) -> bool:
         """Only the scopes approved for the app at référencement (letter by letter), while it is not suspended."""

@@ -32,6 +32,7 @@ class TransactionView(FHIRAppView):
         request={"application/fhir+json": dict},
         responses={
             200: OpenApiResponse(description="Bundle transaction-response"),
+            400: OpenApiResponse(description="Corps absent ou JSON illisible (OperationOutcome)"),
             401: OpenApiResponse(description="Jeton absent ou invalide (OperationOutcome)"),
             403: OpenApiResponse(description="Consentement absent ou idPe d’un autre patient (OperationOutcome)"),
             409: OpenApiResponse(description="OID en conflit, ou clé d’idempotence en cours (OperationOutcome)"),

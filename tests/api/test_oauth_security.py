@@ -164,6 +164,20 @@ def test_a_replayed_rotated_refresh_token_kills_the_family(client, citizen, oaut
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
 
 
+def test_a_suspended_app_gets_no_token_until_reinstated(client, citizen, oauth_application):
+    from mes.acces.models import AppHabilitation
+    from mes.acces.services.pairings import habilitation_reinstate, habilitation_suspend
+
+    first = tokens_for(client, citizen, oauth_application)
+    idpe = idpe_of(citizen, oauth_application)
+    habilitation = AppHabilitation.objects.get(application=oauth_application)
+    habilitation_suspend(actor=None, habilitation=habilitation)
+    assert oauth_error(refresh(client, oauth_application, first["refresh_token"]), 401) == "invalid_client"
+    assert read_patient(client, first["access_token"], idpe).status_code == 403
+    habilitation_reinstate(actor=None, habilitation=habilitation)
+    assert refresh(client, oauth_application, first["refresh_token"]).status_code == 200
+
+
 def test_a_refresh_cannot_widen_the_scopes(client, citizen, oauth_application):
     first = tokens_for(client, citizen, oauth_application, scope="openid patient/Patient.r")
     response = token_request(

@@ -339,14 +339,13 @@ def test_scope_matrix_each_interaction_without_its_letter_is_403(fhir, app, citi
         response = call(app.token_for([ALL_BUT[letter], "patient/Observation.crs"]))
         assert response.status_code == 403, letter
         assert outcome(response)[0] == [f"{CONSENT_NOT_GIVEN} (patient/Appointment.{letter})"]
-    # Read: without any Appointment permission, a 403; without « r », the person's other events do not exist for
-    # the app, while what it wrote itself it may read back.
+    # Read: without « r », a 403 for any event, even one the app wrote (it finds its own through a search).
     no_agenda = app.token_for(["patient/Observation.crs"])
     assert fhir.get(no_agenda, own["id"]).status_code == 403
     assert fhir.get(no_agenda, mine.public_id).status_code == 403
     without_read = app.token_for([ALL_BUT["r"]])
-    assert fhir.get(without_read, mine.public_id).status_code == 404
-    assert fhir.get(without_read, own["id"]).status_code == 200
+    assert fhir.get(without_read, mine.public_id).status_code == 403
+    assert fhir.get(without_read, own["id"]).status_code == 403
     assert Event.objects.count() == 2
     assert Event.objects.get(public_id=own["id"]).sequence == 0
 
@@ -394,11 +393,9 @@ def test_app_a_cannot_change_app_b_s_events_and_reads_them_only_with_r(fhir, app
     assert fhir.put(app.token, theirs["id"], body).status_code == 403
     assert fhir.delete(app.token, theirs["id"]).status_code == 403
     without_read = app.token_for([ALL_BUT["r"]])
-    for response in (
-        fhir.get(without_read, theirs["id"]),
-        fhir.put(without_read, theirs["id"], body),
-        fhir.delete(without_read, theirs["id"]),
-    ):
+    # Without « r », reading is refused outright; the other app's event does not exist for a change.
+    assert fhir.get(without_read, theirs["id"]).status_code == 403
+    for response in (fhir.put(without_read, theirs["id"], body), fhir.delete(without_read, theirs["id"])):
         assert response.status_code == 404
     event.refresh_from_db()
     assert (event.title, event.sequence) == ("Séance de kinésithérapie", 0)
