@@ -256,9 +256,7 @@ class AppointmentInstanceView(AppointmentMixin, FHIRAppView):
         operation_id="fhir_appointment_read",
         auth=READ_SCOPES,
         summary="Lire un rendez-vous",
-        description=(
-            "Un rendez-vous de l’agenda, ajouté par ce service ou non (patient/Appointment.r). Sinon 404."
-        ),
+        description=("Un rendez-vous de l’agenda, ajouté par ce service ou non (patient/Appointment.r). Sinon 404."),
         parameters=[_RESOURCE_ID],
         responses={
             200: OpenApiResponse(description="Appointment (en-tête ETag)"),

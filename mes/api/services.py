@@ -20,9 +20,9 @@ def idempotency_purge(*, now: datetime | None = None, chunk_size: int = PURGE_CH
     while True:
         with transaction.atomic():
             ids = list(
-                IdempotencyRecord.objects.filter(created_at__lt=cutoff).order_by("pk").values_list("pk", flat=True)[
-                    :chunk_size
-                ]
+                IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:chunk_size]
             )
             if not ids:
                 return deleted
