@@ -12,20 +12,22 @@ What runs, all on loopback, in one run:
   the row's JSON being a stored weight Observation like the ones the API writes.
 
 The data: one referenced app (OAuth2 client + habilitation approved for ``patient/Observation.crs``), ``2 × cores``
-citizens paired with it, each with its own access token and a height already recorded, so that each weight sent
-gets its body mass index computed as in real use; one more citizen paired the same way, with 5,000 weights and
-1,000 heart rates, for the search.
+citizens paired with it, each with its own access token; one more citizen paired the same way, with 5,000 weights
+and 1,000 heart rates, for the search. The writes send heart rates: a weight or a height also recomputes body mass
+indexes, a rule of the dossier (docs/mesures.md), not of the API path measured here.
 
 Scenarios, each measured for the same duration in every round (5 rounds of 10 s by default; the median of the
 rounds' ratios is the result; in even rounds each raw view runs after our path rather than before):
 1. pgbench single-row INSERT peak (transactions per second);
-2. raw write: ``POST /bench/brut/observation`` with the very Bundle of scenario 3: JSON parsed, one raw INSERT
-   of the equivalent ``dossier_measure`` row, 201;
-3. our write: ``POST /api/fhir/`` transaction Bundle, one weight Observation + its Device (conditional create,
+2. raw write: ``POST /bench/brut/observation`` with the very Bundle and token of scenario 3: JSON parsed, then in
+   one transaction of raw SQL the same rows as the API writes — the person found by the token's checksum joined
+   to the active pairing, the ``dossier_measure`` row, the journal row —, 201;
+3. our write: ``POST /api/fhir/`` transaction Bundle, one heart-rate Observation + its Device (conditional create,
    reused after the first), through the whole path: bearer token, pairing and consent, idPe and OID checks, FHIR
-   validation (fhir.resources + profile rules), device, measure, BMI, journal row. Each request names one of the
+   validation (fhir.resources + profile rules), device, measure, journal row. Each request names one of the
    citizens in turn, with its own token, and carries a distinct measurement time and value (a Lua counter);
-4. raw search: ``GET /bench/brut/observations`` — the 20 newest weights' stored JSON in a searchset Bundle;
+4. raw search: ``GET /bench/brut/observations`` — the person by the token, the 20 newest weights' stored JSON in a
+   searchset Bundle, the journal row of the read;
 5. our search: ``GET /api/fhir/Observation?patient=<idPe>&code=http://loinc.org|29463-7&_count=20`` — token,
    consent, keyset page, subject rewritten to the idPe, ``next`` link, journal row.
 Before the rounds, one request of each kind is checked (status and content) and its SQL queries are counted
