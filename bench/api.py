@@ -718,7 +718,7 @@ def main() -> int:
         "raw views: write 3 (token, measure, journal), search 3 (token, page, journal)"
     )
     answered = warm_up_writes + sum(result.write.requests for result in results) + 3
-    print(f"FHIR writes answered: {answered:,} (checks and warm-up included); weights they stored: {stored_by_fhir:,}")
+    print(f"FHIR writes answered: {answered:,} (checks and warm-up included); measures they stored: {stored_by_fhir:,}")
     header = "round  pgbench ins/s  raw write/s  FHIR write/s  raw p99 ms  FHIR p99 ms  raw search/s  FHIR search/s"
     print(header)
     for number, result in enumerate(results, start=1):
