@@ -22,7 +22,6 @@ import uuid
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -39,10 +38,17 @@ from agenda.recurrence import zone
 from agenda.services import event_create, event_delete, event_update
 from mes.acces.policy import CitizenAccess
 from mes.api.app_views import FHIRAppView
+from mes.api.search import (
+    CURSOR_PARAM,
+    INVALID_CURSOR,
+    MAX_COUNT,
+    InvalidSearch,
+    cursor_dump,
+    cursor_load,
+    search_count,
+)
 
 APPOINTMENT = selectors.APPOINTMENT
-DEFAULT_COUNT = 20
-MAX_COUNT = 100
 CURSOR_SALT = "agenda.api.appointment-search"
 SEARCH_PARAMETERS = frozenset({"patient", "date", "_count", "_sort", "_cursor", "_format"})
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
@@ -217,7 +223,7 @@ class AppointmentTypeView(AppointmentMixin, FHIRAppView):
                 dict.fromkeys(unknown, "Paramètre de recherche non pris en charge pour Appointment.")
             )
         self.check_patient_search(params.get("patient"))
-        count = _count(params.get("_count"))
+        count = search_count(params.get("_count"))
         descending = _descending(params.get("_sort"))
         start_from, start_before = _date_bounds(params.getlist("date"))
         after = _cursor_read(params.get("_cursor"), descending) if "_cursor" in params else None
@@ -348,15 +354,6 @@ class AppointmentInstanceView(AppointmentMixin, FHIRAppView):
 # --- Search parameters ------------------------------------------------------------------------------------------
 
 
-def _count(value: str | None) -> int:
-    """``_count``: 1 to 100 (more is served as 100, as FHIR lets a server cap its pages)."""
-    if value is None:
-        return DEFAULT_COUNT
-    if not value.isdigit() or int(value) < 1:
-        raise exceptions.ValidationError({"_count": "_count doit être un nombre entier d’au moins 1."})
-    return min(int(value), MAX_COUNT)
-
-
 def _descending(value: str | None) -> bool:
     if value in (None, "date"):
         return False
@@ -416,17 +413,14 @@ def _date_bounds(values: list[str]) -> tuple[datetime | None, datetime | None]:
 
 
 def _cursor_make(event: Event, descending: bool) -> str:
-    return signing.dumps([event.starts_at.isoformat(), str(event.public_id), descending], salt=CURSOR_SALT)
+    return cursor_dump([event.starts_at.isoformat(), str(event.public_id)], salt=CURSOR_SALT, context=descending)
 
 
 def _cursor_read(value: str, descending: bool) -> tuple[datetime, uuid.UUID]:
     """The (start, public id) a page follows; a cursor altered, or made for the other order, is refused."""
+    position = cursor_load(value, salt=CURSOR_SALT, context=descending)
     try:
-        moment, public_id, its_order = signing.loads(value, salt=CURSOR_SALT)
-        if its_order != descending:
-            raise ValueError
+        moment, public_id = position
         return datetime.fromisoformat(moment), uuid.UUID(public_id)
-    except (signing.BadSignature, ValueError, TypeError):
-        raise exceptions.ValidationError(
-            {"_cursor": "Curseur de page invalide : suivez le lien « next » de la page précédente."}
-        ) from None
+    except (TypeError, ValueError, AttributeError):
+        raise InvalidSearch(CURSOR_PARAM, INVALID_CURSOR) from None

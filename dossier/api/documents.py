@@ -23,7 +23,6 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
@@ -60,6 +59,16 @@ from mes.api.app_views import IDPE_MISMATCH, IDPE_SYSTEM, FHIRAppView
 from mes.api.exceptions import UnprocessableEntity
 from mes.api.fhir import FHIR_JSON, FHIRJSONRenderer
 from mes.api.registry import FHIRResource
+from mes.api.search import (
+    CURSOR_PARAM,
+    DEFAULT_COUNT,
+    INVALID_CURSOR,
+    MAX_COUNT,
+    InvalidSearch,
+    cursor_dump,
+    cursor_load,
+    search_count,
+)
 
 DOCUMENT_REFERENCE = "DocumentReference"
 ATTACHMENT = "DocumentReference.content[0].attachment"
@@ -77,7 +86,6 @@ FIELD_PATHS = {
 BODY_METADATA_ALLOWANCE = 1024 * 1024
 
 SEARCH_PARAMS = frozenset({"patient", "type", "date", "period", "_count", "_cursor"})
-DEFAULT_COUNT, MAX_COUNT = 20, 100
 CURSOR_SALT = "dossier.api.documents.cursor"
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})$")
 _DATE_PARAM = re.compile(r"^(?P<prefix>eq|ne|gt|lt|ge|le|sa|eb|ap)?(?P<value>\d{4}.*)$")
@@ -419,14 +427,6 @@ def _type_codes(values: list[str]) -> frozenset[str]:
     return frozenset(codes)
 
 
-def _count(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_COUNT
-    if not raw.isdigit() or int(raw) < 1:
-        raise _bad_parameter("_count", "_count doit être un nombre entier positif.")
-    return min(int(raw), MAX_COUNT)  # FHIR lets a server return fewer than asked
-
-
 def _query_digest(view: FHIRAppView, params) -> str:
     """What a cursor is bound to: the pairing and the filters (not ``_count``, which may change from page to page)."""
     items = sorted(
@@ -439,18 +439,19 @@ def _cursor_load(view: FHIRAppView, params) -> tuple[date, int] | None:
     raw = params.get("_cursor")
     if raw is None:
         return None
+    # A cursor serves the pairing and the filters it was made for, nothing else.
+    position = cursor_load(raw, salt=CURSOR_SALT, context=_query_digest(view, params))
     try:
-        act_date, pk, digest = signing.loads(raw, salt=CURSOR_SALT)
-        position = (date.fromisoformat(act_date), int(pk))
-    except (signing.BadSignature, ValueError, TypeError):
-        raise _bad_parameter("_cursor", "Curseur de pagination invalide : suivez le lien « next » tel quel.") from None
-    if digest != _query_digest(view, params):
-        raise _bad_parameter("_cursor", "Ce curseur de pagination appartient à une autre recherche.")
-    return position
+        act_date, pk = position
+        return date.fromisoformat(act_date), int(pk)
+    except (TypeError, ValueError):
+        raise InvalidSearch(CURSOR_PARAM, INVALID_CURSOR) from None
 
 
 def _cursor_dump(view: FHIRAppView, params, document: Document) -> str:
-    return signing.dumps([document.act_date.isoformat(), document.pk, _query_digest(view, params)], salt=CURSOR_SALT)
+    return cursor_dump(
+        [document.act_date.isoformat(), document.pk], salt=CURSOR_SALT, context=_query_digest(view, params)
+    )
 
 
 def _page_url(request: Request, params, cursor: str | None = None) -> str:
@@ -569,7 +570,7 @@ class DocumentReferenceTypeView(FHIRAppView):
             added_from=added_from,
             added_until=added_until,
         )
-        count = _count(params.get("_count"))
+        count = search_count(params.get("_count"))
         rows = documents_search(self.access, search, after=_cursor_load(self, params), limit=count + 1)
         page, more = rows[:count], len(rows) > count
         links = [{"relation": "self", "url": _page_url(request, params, params.get("_cursor"))}]

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import http_date
@@ -51,12 +50,19 @@ from dossier.services.measures import measure_record_observation, measure_record
 from mes.api.app_views import IDPE_MISMATCH, IDPE_SYSTEM, FHIRAppView
 from mes.api.exceptions import UnprocessableEntity
 from mes.api.registry import FHIRResource
+from mes.api.search import (
+    CURSOR_PARAM,
+    DEFAULT_COUNT,
+    INVALID_CURSOR,
+    MAX_COUNT,
+    InvalidSearch,
+    cursor_dump,
+    cursor_load,
+    search_count,
+)
 
 OBSERVATION = "Observation"
 DEVICE = "Device"
-DEFAULT_COUNT = 20
-MAX_COUNT = 100
-CURSOR_PARAM = "_cursor"
 SEARCH_PARAMS = frozenset({"patient", "code", "date", "_count", "_sort", CURSOR_PARAM})
 _CURSOR_SALT = "dossier.api.observations.cursor"
 _ETAG = 'W/"1"'
@@ -74,13 +80,6 @@ class OIDConflictError(exceptions.APIException):
     def __init__(self, conflict: OIDConflict):
         super().__init__(conflict.message)
         self.expressions = [[conflict.expression]]
-
-
-class InvalidSearch(exceptions.ValidationError):
-    """400 on a search parameter, named in the OperationOutcome's ``expression``."""
-
-    def __init__(self, parameter: str, message: str):
-        super().__init__({parameter: [message]})
 
 
 def _unprocessable(error: ObservationError) -> UnprocessableEntity:
@@ -352,39 +351,21 @@ def _single(request: Request, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _count(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_COUNT
-    try:
-        count = int(raw)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise InvalidSearch("_count", _("_count doit être un entier positif (au plus %(max)s).") % {"max": MAX_COUNT})
-    # FHIR lets a server return fewer results than asked: past the maximum, the page is simply the maximum.
-    return min(count, MAX_COUNT)
-
-
 def _cursor_position(view: FHIRAppView, raw: str | None, *, ascending: bool) -> tuple[datetime, int] | None:
     if raw is None:
         return None
-    invalid = InvalidSearch(CURSOR_PARAM, _("Curseur de page invalide : suivez le lien « next » tel quel."))
-    try:
-        data = signing.loads(raw, salt=_CURSOR_SALT)
-        position = datetime.fromisoformat(data["t"]), int(data["i"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise invalid from None
     # A cursor serves the pairing and the sort order it was made for, nothing else.
-    if data.get("p") != view.access.pairing.pk or data.get("a") != ascending:
-        raise invalid
-    return position
+    position = cursor_load(raw, salt=_CURSOR_SALT, context=[view.access.pairing.pk, ascending])
+    try:
+        moment, row_id = position
+        return datetime.fromisoformat(moment), int(row_id)
+    except (TypeError, ValueError):
+        raise InvalidSearch(CURSOR_PARAM, INVALID_CURSOR) from None
 
 
 def _cursor(view: FHIRAppView, position: tuple[datetime, int], *, ascending: bool) -> str:
     moment, row_id = position
-    return signing.dumps(
-        {"t": moment.isoformat(), "i": row_id, "a": ascending, "p": view.access.pairing.pk}, salt=_CURSOR_SALT
-    )
+    return cursor_dump([moment.isoformat(), row_id], salt=_CURSOR_SALT, context=[view.access.pairing.pk, ascending])
 
 
 # --- views ------------------------------------------------------------------------------------------------------
@@ -460,7 +441,7 @@ class ObservationTypeView(FHIRAppView):
         code = _single(request, "code")
         kinds = _kinds_for_codes(code) if code is not None else None
         since, until = _date_bounds(params.getlist("date"))
-        limit = _count(_single(request, "_count"))
+        limit = search_count(_single(request, "_count"))
         sort = _single(request, "_sort") or "-date"
         if sort not in ("-date", "date"):
             raise InvalidSearch("_sort", _("_sort accepte « -date » (par défaut) ou « date »."))
