@@ -84,19 +84,28 @@ class AppHabilitationForm(forms.ModelForm):
         return app_scopes.normalise(self.cleaned_data.get("approved_scopes") or [])
 
 
-class SuspensionFilter(admin.SimpleListFilter):
+class _EndedFilter(admin.SimpleListFilter):
+    """« Actif » or ended (suspended, revoked): whether the date field ``ended_field`` is set."""
+
     title = gettext_lazy("état")
     parameter_name = "etat"
+    ended_field: str
+    ended_value: str
+    ended_label: str
 
     def lookups(self, request, model_admin):
-        return [("actif", gettext_lazy("Actif")), ("suspendu", gettext_lazy("Suspendu"))]
+        return [("actif", gettext_lazy("Actif")), (self.ended_value, self.ended_label)]
 
     def queryset(self, request, queryset):
         if self.value() == "actif":
-            return queryset.filter(suspended_at__isnull=True)
-        if self.value() == "suspendu":
-            return queryset.filter(suspended_at__isnull=False)
+            return queryset.filter(**{f"{self.ended_field}__isnull": True})
+        if self.value() == self.ended_value:
+            return queryset.filter(**{f"{self.ended_field}__isnull": False})
         return queryset
+
+
+class SuspensionFilter(_EndedFilter):
+    ended_field, ended_value, ended_label = "suspended_at", "suspendu", gettext_lazy("Suspendu")
 
 
 @admin.register(AppHabilitation)
@@ -184,19 +193,8 @@ class AppHabilitationAdmin(admin.ModelAdmin):
         self.message_user(request, _("Services rétablis : %(count)s.") % {"count": count}, messages.SUCCESS)
 
 
-class PairingStateFilter(admin.SimpleListFilter):
-    title = gettext_lazy("état")
-    parameter_name = "etat"
-
-    def lookups(self, request, model_admin):
-        return [("actif", gettext_lazy("Actif")), ("revoque", gettext_lazy("Révoqué"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "actif":
-            return queryset.filter(revoked_at__isnull=True)
-        if self.value() == "revoque":
-            return queryset.filter(revoked_at__isnull=False)
-        return queryset
+class PairingStateFilter(_EndedFilter):
+    ended_field, ended_value, ended_label = "revoked_at", "revoque", gettext_lazy("Révoqué")
 
 
 @admin.register(Pairing)
