@@ -13,6 +13,7 @@ urlpatterns = [
     path("dossier/", include("dossier.urls")),
     path("catalogue/", include("catalogue.urls")),
     path("agenda/", include("agenda.urls")),
+    path("messagerie/", include("messagerie.urls")),
     path("acces/", include("mes.acces.urls.citizen")),
     path("", include("mes.acces.urls.history")),
     path("pro/", include("mes.acces.urls.pro")),

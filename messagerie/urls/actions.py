@@ -1,0 +1,3 @@
+"""The citizen's actions on messages and attachments."""
+
+urlpatterns = []

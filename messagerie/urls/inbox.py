@@ -1,0 +1,3 @@
+"""The inbox and threads."""
+
+urlpatterns = []
