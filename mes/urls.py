@@ -5,6 +5,10 @@ from mes import views
 from mes.api import urls as api_urls
 
 urlpatterns = [
+    # The API first: every call of the paired apps resolves its URL, so it should not walk the pages' routes.
+    path("api/", include(api_urls)),
+    path("api/fhir/", include("dossier.api.urls")),
+    path("api/fhir/", include("agenda.api.urls")),
     path("", views.home, name="citizen_home"),
     path("connexion/suite/", views.home_for_role, name="home_for_role"),
     path("accessibilite/", views.accessibility, name="accessibility"),
@@ -26,7 +30,4 @@ urlpatterns = [
     path("compte/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("o/", include("mes.api.oauth_urls", namespace="oauth2_provider")),
-    path("api/", include(api_urls)),
-    path("api/fhir/", include("dossier.api.urls")),
-    path("api/fhir/", include("agenda.api.urls")),
 ]

@@ -45,7 +45,7 @@ from dossier.fhir.devices import OIDConflict, parse_if_none_exist, validate_devi
 from dossier.fhir.measures import ObservationError
 from dossier.measures_catalog import INS_SYSTEM, LOINC_SYSTEMS, MEASURES
 from dossier.models import Device, Measure, SourceKind
-from dossier.selectors.measures import device_of_app, measure_of_citizen, measures_page
+from dossier.selectors.measures import MeasureRow, device_of_app, measure_of_citizen, measures_page
 from dossier.services.measures import measure_record_observation, measure_record_with_device
 from mes.api.app_views import IDPE_MISMATCH, IDPE_SYSTEM, FHIRAppView
 from mes.api.exceptions import UnprocessableEntity
@@ -91,7 +91,7 @@ def _unprocessable(error: ObservationError) -> UnprocessableEntity:
 # --- the resources as an app sees them ------------------------------------------------------------------------
 
 
-def observation_for_app(measure: Measure, *, idpe: str) -> dict:
+def observation_for_app(measure: Measure | MeasureRow, *, idpe: str) -> dict:
     """The stored Observation, with its version and the person named by the app's idPe (never the INS)."""
     resource = dict(measure.resource)
     resource["id"] = str(measure.public_id)

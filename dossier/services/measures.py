@@ -24,7 +24,7 @@ from uuid import UUID, uuid4
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,6 +45,7 @@ from mes.acces.models import Scope
 from mes.acces.policy import ACCESS_REPRESENTATIVE, MAJORITY_AGE, CitizenAccess
 from mes.acces.services import journal_append
 from mes.comptes.models import Citizen, User
+from mes.db import RowInserter
 
 MEASURE_ADDED = "dossier.mesure.ajoutee"
 MEASURE_DELETED = "dossier.mesure.supprimee"
@@ -224,6 +225,22 @@ def _record_observation(
     return _store(access, parsed, public_id=uuid4(), source_kind=source_kind, source_label=source_label, device=device)
 
 
+# The known device of a Bundle, read on every write of a connected device: a fixed statement (the ORM would build
+# it anew each time, for more CPU than the query itself). Its stored resource is not needed here, so not read.
+_DEVICE_COLUMNS = ("id", "public_id", "habilitation_id", "identifier_system", "identifier_value", "created_at")
+_DEVICE_SQL = (
+    f"SELECT {', '.join(_DEVICE_COLUMNS)} FROM dossier_device "  # noqa: S608 - constants only
+    "WHERE habilitation_id = %s AND identifier_system = %s AND identifier_value = %s"
+)
+
+
+def _device_known(habilitation_id: int, system: str, value: str) -> Device | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_DEVICE_SQL, [habilitation_id, system, value])
+        row = cursor.fetchone()
+    return None if row is None else Device.from_db(connection.alias, _DEVICE_COLUMNS, row)
+
+
 def device_get_or_create(*, access: CitizenAccess, parsed: ParsedDevice) -> tuple[Device, bool]:
     """The app's device known by ``parsed``'s identifier, created on first use (the FHIR conditional create).
 
@@ -235,7 +252,7 @@ def device_get_or_create(*, access: CitizenAccess, parsed: ParsedDevice) -> tupl
         raise PermissionDenied(_("Seuls les services référencés déclarent des appareils de mesure."))
     habilitation = access.pairing.habilitation
     lookup = {"habilitation": habilitation, "identifier_system": parsed.system, "identifier_value": parsed.value}
-    existing = Device.objects.filter(**lookup).first()
+    existing = _device_known(habilitation.pk, parsed.system, parsed.value)
     if existing is not None:
         return existing, False
     try:
@@ -257,6 +274,10 @@ def device_get_or_create(*, access: CitizenAccess, parsed: ParsedDevice) -> tupl
     return device, True
 
 
+# Every measure of every connected device: one prepared INSERT (mes.db).
+_MEASURE_INSERT = RowInserter(Measure)
+
+
 def _store(
     access: CitizenAccess,
     parsed: ParsedObservation,
@@ -273,7 +294,7 @@ def _store(
     resource = {"resourceType": "Observation", "id": str(public_id)} | {
         key: value for key, value in parsed.resource.items() if key not in ("resourceType", "id")
     }
-    measure = Measure.objects.create(
+    measure = Measure(
         public_id=public_id,
         citizen=citizen,
         kind=kind,
@@ -288,6 +309,7 @@ def _store(
         resource=resource,
         device=device,
     )
+    _MEASURE_INSERT.insert(measure)
     details = {"kind": kind, "source_kind": source_kind, "effective_at": parsed.effective_at.isoformat()}
     if device is not None:
         details["appareil"] = str(device.public_id)

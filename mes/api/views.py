@@ -12,6 +12,8 @@ from rest_framework.views import APIView
 from mes.api.fhir import FHIR_JSON, NOT_A_RESOURCE, FHIRJSONParser, FHIRJSONRenderer
 from mes.api.registry import fhir_resources
 
+_PLAIN_ACCEPTS = frozenset({None, "", "*/*", FHIR_JSON})
+
 
 class FHIRAPIView(APIView):
     """Base of FHIR endpoints: FHIR JSON in and out, errors as OperationOutcome."""
@@ -22,6 +24,13 @@ class FHIRAPIView(APIView):
     # Methods whose body must be a FHIR resource. DRF hands an empty body to no parser at all (``request.data``
     # is then ``{}``), so an empty body is refused here, after authentication, permissions and throttling.
     resource_body_methods = frozenset({"POST", "PUT", "PATCH"})
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        # The usual case, FHIR JSON asked for (or anything accepted) of an endpoint that only speaks it, is settled
+        # without DRF's parsing of the Accept header; any other header is negotiated (and refused, 406) as before.
+        if self.renderer_classes == [FHIRJSONRenderer] and request.META.get("HTTP_ACCEPT") in _PLAIN_ACCEPTS:
+            return FHIRJSONRenderer(), FHIR_JSON
+        return super().perform_content_negotiation(request, force)
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)

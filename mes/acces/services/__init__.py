@@ -12,10 +12,14 @@ from django.utils.translation import gettext_lazy
 
 from mes.acces.models import GENESIS_HASH, JournalEntry
 from mes.comptes.models import Citizen, Notification, Role, User
+from mes.db import RowInserter
 
 logger = logging.getLogger(__name__)
 
 VERIFY_CHUNK = 10_000  # seals per window
+
+
+_JOURNAL_INSERT = RowInserter(JournalEntry, database_columns=("xact", "created_at"))
 
 
 def journal_append(
@@ -38,7 +42,7 @@ def journal_append(
     if obj is not None:
         object_type = f"{obj._meta.app_label}.{obj._meta.model_name}"  # type: ignore[attr-defined]
         object_id = str(getattr(obj, "public_id", None) or obj.pk)  # type: ignore[attr-defined]
-    return JournalEntry.objects.create(
+    entry = JournalEntry(
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_label=actor_label,
         action=action,
@@ -47,6 +51,8 @@ def journal_append(
         object_id=object_id,
         details=details,
     )
+    # One prepared INSERT: every access to a person's data writes a row, so this is on every hot path.
+    return _JOURNAL_INSERT.insert(entry)
 
 
 @dataclass(frozen=True)
