@@ -11,6 +11,7 @@ on « Mes services connectés ».
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +85,12 @@ def is_known(scope: str) -> bool:
 
 def permissions(scopes) -> frozenset[str]:
     """The permissions given by scopes, one string per resource and interaction (``"Observation.c"``)."""
+    return _permissions(tuple(scopes))
+
+
+# Every API call intersects three scope lists (token, consent, habilitation), drawn from a handful of combinations.
+@lru_cache(maxsize=1024)
+def _permissions(scopes: tuple[str, ...]) -> frozenset[str]:
     granted = set()
     for scope in scopes:
         parsed = parse(scope)

@@ -61,12 +61,23 @@ class AppToken:
     pairing: Pairing | None
 
 
+_CONVERTERS: dict[tuple, list] = {}
+
+
 def _converted(model, names: list[str], values) -> list:
     """The values as the ORM would give them (a raw cursor leaves e.g. JSON text as text)."""
+    key = (model, tuple(names))
+    converters = _CONVERTERS.get(key)
+    if converters is None:
+        # Which columns need converting, worked out once per model and column list.
+        converters = _CONVERTERS[key] = [
+            (index, model._meta.get_field(name))
+            for index, name in enumerate(names)
+            if name in _NAMES[model] and hasattr(model._meta.get_field(name), "from_db_value")
+        ]
     converted = list(values)
-    for index, name in enumerate(names):
-        field = model._meta.get_field(name) if name in _NAMES[model] else None
-        if field is not None and hasattr(field, "from_db_value") and converted[index] is not None:
+    for index, field in converters:
+        if converted[index] is not None:
             converted[index] = field.from_db_value(converted[index], None, connection)
     return converted
 
