@@ -297,7 +297,7 @@ SELECT md5('mes-demo-pilote-' || n)::uuid, NULL,
        CASE WHEN status = 'created_automatically' THEN deadline END,
        NULL, '', NULL, NULL,
        CASE WHEN status IN ('activated', 'created_automatically')
-            THEN ins || '@patient.mssante.fr' ELSE '' END,
+            THEN ins || '@' || %(mss_domain)s ELSE '' END,
        '', NULL, 0
 FROM lifecycle
 ON CONFLICT (ins) DO NOTHING
@@ -332,6 +332,7 @@ def pilot_wave_create() -> Wave:
                 "months": settings.OPTOUT_DELAY_MONTHS,
                 "days": settings.OPTOUT_DELAY_DAYS,
                 "domain": DEMO_DOMAIN,
+                "mss_domain": settings.MSS_PATIENT_DOMAIN,
                 "wave": wave.pk,
             },
         )

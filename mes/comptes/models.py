@@ -7,6 +7,7 @@ seat, citizen INS identity).
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -265,7 +266,7 @@ class Citizen(models.Model):
 
 
 def mss_address_for(ins: str) -> str:
-    return f"{ins}@patient.mssante.fr"
+    return f"{ins}@{settings.MSS_PATIENT_DOMAIN}"
 
 
 class Profession(models.TextChoices):

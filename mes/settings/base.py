@@ -416,6 +416,34 @@ FHIR_MAX_BODY_BYTES = env_int("FHIR_MAX_BODY_BYTES", DOSSIER_DOCUMENT_MAX_BYTES 
 # An export of the whole dossier (FHIR Bundle) stays downloadable this long, then a job deletes its file.
 DOSSIER_EXPORT_RETENTION_DAYS = env_int("DOSSIER_EXPORT_RETENTION_DAYS", 7, minimum=1)
 
+# --- Messagerie de santé: the MSS operator's inbound side, <INS>@MSS_PATIENT_DOMAIN (messagerie.smtp) ---
+# The domain of the citizens' addresses; mail for any other domain is refused at RCPT time (no relay).
+MSS_PATIENT_DOMAIN = env_str("MSS_PATIENT_DOMAIN", "patient.mssante.fr").lower().strip(".")
+# Senders' domains (comma list). An entry accepts itself and all its subdomains: « mssante.fr » accepts
+# medecin.mssante.fr or chu-nantes.mssante.fr, where every MSSanté professional address lives. The patient domain
+# is never a sender (only professionals start a conversation); the e-mail of an active professional account is
+# accepted whatever its domain.
+MSS_ALLOWED_SENDER_DOMAINS = [
+    domain.lower().strip(".") for domain in env_list("MSS_ALLOWED_SENDER_DOMAINS", ["mssante.fr"]) if domain.strip(".")
+]
+# Largest message accepted (SMTP SIZE, the whole MIME message as sent, base64 included), and the limits on one
+# message: envelope recipients, attachments, MIME parts. Beyond them the message is refused, never truncated.
+MSS_MAX_MESSAGE_BYTES = env_int("MSS_MAX_MESSAGE_BYTES", 20 * 1024**2, minimum=64 * 1024)
+MSS_MAX_RECIPIENTS = env_int("MSS_MAX_RECIPIENTS", 50, minimum=1)
+MSS_MAX_ATTACHMENTS = env_int("MSS_MAX_ATTACHMENTS", 50, minimum=1)
+MSS_MAX_MIME_PARTS = env_int("MSS_MAX_MIME_PARTS", 200, minimum=2)
+# Where the SMTP ingress listens (`manage.py smtp_ingress`; port 0: one chosen by the system), the name it gives in
+# its greeting, and the threads doing its database work.
+MSS_SMTP_HOST = env_str("MSS_SMTP_HOST", "127.0.0.1")
+MSS_SMTP_PORT = env_int("MSS_SMTP_PORT", 2525, minimum=0)
+MSS_SMTP_HOSTNAME = env_str("MSS_SMTP_HOSTNAME", MSS_PATIENT_DOMAIN)
+MSS_SMTP_WORKERS = env_int("MSS_SMTP_WORKERS", 4, minimum=1)
+# STARTTLS: a certificate chain and its key (PEM files). When set, senders must switch to TLS before MAIL FROM.
+MSS_SMTP_TLS_CERT_FILE = env_str("MSS_SMTP_TLS_CERT_FILE", None)
+MSS_SMTP_TLS_KEY_FILE = env_str("MSS_SMTP_TLS_KEY_FILE", None)
+if bool(MSS_SMTP_TLS_CERT_FILE) != bool(MSS_SMTP_TLS_KEY_FILE):
+    raise ImproperlyConfigured("MSS_SMTP_TLS_CERT_FILE et MSS_SMTP_TLS_KEY_FILE vont ensemble : définissez les deux.")
+
 # --- Professionals' access (mes.acces) ---
 # Longest and shortest temporary access a citizen may give with a one-time code.
 ACCESS_DELEGATION_MIN_HOURS = env_int("ACCESS_DELEGATION_MIN_HOURS", 1, minimum=1)
