@@ -1,7 +1,10 @@
 """The navigation of the header, per role, and the count of the account's unread notifications."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +16,7 @@ _NAVIGATION = {
     Role.CITIZEN: [
         (_("Mon espace"), "citizen_home"),
         (_("Dossier médical"), "dossier_home"),
+        (_("Messagerie"), "messagerie_inbox"),
         (_("Catalogue"), "catalogue_home"),
         (_("Agenda"), "agenda_home"),
         (_("Accès"), "access_settings"),
@@ -45,6 +49,44 @@ class UnreadNotifications:
         return Notification.objects.filter(user=self._user, read_at__isnull=True).count()
 
 
+@dataclass(frozen=True)
+class NavigationBadge:
+    """A number shown beside an entry of the navigation (the unread messages beside « Messagerie »): ``count``
+    answers it for the request, ``label`` says it in words for screen readers (« 2 messages non lus »)."""
+
+    count: Callable[[HttpRequest], int]
+    label: Callable[[int], str]
+
+
+# Registered by the brick that owns the entry (``mes`` imports no brick): the route's name → its badge.
+_BADGES: dict[str, NavigationBadge] = {}
+
+
+def register_navigation_badge(url_name: str, badge: NavigationBadge) -> None:
+    _BADGES[url_name] = badge
+
+
+class LazyBadge:
+    """A badge counted once per page, and only if the page shows it."""
+
+    def __init__(self, badge: NavigationBadge, request: HttpRequest) -> None:
+        self._badge = badge
+        self._request = request
+
+    @cached_property
+    def count(self) -> int:
+        return self._badge.count(self._request)
+
+    @cached_property
+    def label(self) -> str:
+        return self._badge.label(self.count)
+
+
+def _badge(name: str, request: HttpRequest) -> LazyBadge | None:
+    badge = _BADGES.get(name)
+    return LazyBadge(badge, request) if badge is not None else None
+
+
 def navigation(request) -> dict:
     user = getattr(request, "user", None)
     items = []
@@ -54,7 +96,7 @@ def navigation(request) -> dict:
             # A section stays current on its sub-pages (the dossier's documents, ...), the home only on itself.
             current = request.path == url or (url != "/" and request.path.startswith(url))
             current = current or any(request.path.startswith(reverse(page)) for page in _SECTION_PAGES.get(name, ()))
-            items.append({"label": label, "url": url, "current": current})
+            items.append({"label": label, "url": url, "current": current, "badge": _badge(name, request)})
         items.append(
             {
                 "label": _("Sécurité du compte"),
