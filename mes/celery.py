@@ -57,6 +57,11 @@ app.conf.update(
             "task": "mes.comptes.tasks.majority_release",
             "schedule": crontab(hour=0, minute=30),
         },
+        # Outgoing secure mail whose delivery task was lost (broker down at commit): queued again.
+        "messagerie-pending-dispatch": {
+            "task": "messagerie.tasks.messages_pending_dispatch",
+            "schedule": crontab(minute="*/5"),
+        },
     },
 )
 app.autodiscover_tasks()

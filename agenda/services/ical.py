@@ -146,9 +146,10 @@ class _Import:
     also drops the pending reminders of a moved event.
     """
 
-    def __init__(self, access: CitizenAccess, label: str) -> None:
+    def __init__(self, access: CitizenAccess, label: str, source: str = Source.IMPORT) -> None:
         self.access = access
         self.label = label
+        self.source = source
         self.counts = {"created": 0, "updated": 0, "unchanged": 0, "ignored": 0}
         self.notices = ical.Notices()
         self.events: dict[str, Event] = {}
@@ -171,7 +172,7 @@ class _Import:
         actor = self.access.actor
         return {
             "citizen": self.access.citizen,
-            "source": Source.IMPORT,
+            "source": self.source,
             "source_label": " ".join(self.label.split())[:200],
             "created_by": actor if actor.is_authenticated else None,
         }
@@ -279,8 +280,13 @@ class _Import:
 
 
 @transaction.atomic
-def calendar_import(*, access: CitizenAccess, upload) -> ImportSummary:
+def calendar_import(
+    *, access: CitizenAccess, upload, source: str = Source.IMPORT, source_label: str = ""
+) -> ImportSummary:
     """Import the VEVENTs and VTODOs of ``upload`` (an uploaded ``.ics``) into ``access.citizen``'s agenda.
+
+    The items say where they come from: a file the person imported (``source``, by default), or e.g. a message of
+    their messagerie (``Source.MESSAGE``, with ``source_label`` naming it).
 
     ``ValidationError`` with a French message when the file is refused (too large, empty, not iCalendar, no item,
     too many, one component invalid); then nothing of it is stored.
@@ -307,7 +313,7 @@ def calendar_import(*, access: CitizenAccess, upload) -> ImportSummary:
             + _("Découpez-le en plusieurs fichiers."),
             code="too_many",
         )
-    run = _Import(access, _("Fichier importé : %(name)s") % {"name": filename})
+    run = _Import(access, source_label or _("Fichier importé : %(name)s") % {"name": filename}, source)
 
     series, occurrences, tasks = [], [], []
     prevention_skipped = 0

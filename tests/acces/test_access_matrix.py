@@ -26,10 +26,12 @@ from mes.acces.models import CareTeamMember, EmergencyAccess, Pairing, Professio
 from mes.acces.policy import citizen_access
 from mes.acces.services.delegations import delegation_create, delegation_redeem
 from mes.comptes.models import Notification
+from messagerie.models import Message
 from tests.api.conftest import make_application, pair
 from tests.catalogue.helpers import make_service
 from tests.dossier.documents_samples import pdf_bytes, upload
 from tests.factories import ProfessionalFactory
+from tests.messagerie.inbox_support import make_message, make_thread
 from tests.test_permission_matrix import iter_routes
 
 HIDDEN_TITLE = "Suivi psychologique confidentiel"
@@ -126,6 +128,11 @@ def world(citizen, other_citizen, django_capture_on_commit_callbacks):
     )
     pros["emergency_expired"] = urgentist
     member = CareTeamMember.objects.get(citizen=citizen, professional=treating)
+    conversation = make_thread(citizen, attachments=1)
+    message = conversation.messages.get()
+    # The citizen's reply that the mail server refused: what « Réessayer l’envoi » (messagerie_resend) applies to.
+    failed = make_message(conversation, direction="sortant", body_text="Merci, docteur.")
+    Message.objects.filter(pk=failed.pk).update(delivery_status="echec", delivery_error="550 5.1.1 inconnu")
     notification = Notification.objects.filter(user=citizen.user).first()
     assert notification is not None  # the uses of the codes notified Camille
     users = {"citizen": citizen.user, "other_citizen": other_citizen.user, **pros}
@@ -146,6 +153,10 @@ def world(citizen, other_citizen, django_capture_on_commit_callbacks):
         "block": block,
         "blocked": blocked,
         "notification": notification,
+        "conversation": conversation,
+        "message": message,
+        "attachment": message.attachments.get(),
+        "failed_message": failed,
     }
     return citizen, users, objects
 
@@ -168,6 +179,10 @@ def _kwargs(name: str, route: str, citizen, objects) -> dict:
         "slug": objects["service"].slug,
         "pairing_id": objects["pairing"].public_id,
         "image": objects["service"].logo_key,
+        "conversation_id": objects["conversation"].public_id,
+        # A received message, but for « Réessayer l’envoi »: the citizen's own message whose delivery failed.
+        "message_id": objects["failed_message" if name == "messagerie_resend" else "message"].public_id,
+        "attachment_id": objects["attachment"].public_id,
         "year": 2026,
         "month": 11,
         "day": 22,
