@@ -112,7 +112,10 @@ def _mails(citizen: Citizen, today: date) -> list[_Mail]:
 
     first_name = citizen.display_first_name
     consultation = today - timedelta(days=12)
-    appointment = datetime.combine(today + timedelta(days=21), time(10, 30), tzinfo=PARIS)
+    # Three weeks ahead, on a weekday (a consultation is not given on a Saturday or a Sunday).
+    day = today + timedelta(days=21)
+    day += timedelta(days=max(0, 7 - day.weekday()) if day.weekday() >= 5 else 0)
+    appointment = datetime.combine(day, time(10, 30), tzinfo=PARIS)
     signature_gp = "Dr Sophie Lefebvre\nMédecin généraliste — Cabinet médical des Carmes, Toulouse"
     return [
         _Mail(
