@@ -10,26 +10,20 @@ the messages, their attachments).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from mes import keyset
 from mes.acces.policy import CitizenAccess
 from mes.comptes.models import Citizen
+from mes.keyset import NEWER, OLDER
 from messagerie.models import Attachment, Conversation, Correspondent, Direction, Message
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
-_MAX_ID = 2**63 - 1
-
-
-class InvalidCursor(ValueError):
-    """A pagination cursor that this server did not produce (edited by hand, truncated)."""
 
 
 def correspondent_name(correspondent: Correspondent) -> str:
@@ -140,31 +134,20 @@ def _unread_per_conversation() -> Subquery:
 
 # --- The lists: keyset pagination on (last_message_at, id) ---------------------------------------------------------
 
-OLDER, NEWER = "o", "n"
-_CURSOR = re.compile(r"^(?P<direction>[on]):(?P<moment>[0-9T:.+\-]{19,40}):(?P<id>\d{1,19})$")
-
 
 def cursor_encode(direction: str, conversation: Conversation) -> str:
-    raw = f"{direction}:{conversation.last_message_at.isoformat()}:{conversation.pk}".encode("ascii")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    return keyset.cursor_encode(direction, conversation.last_message_at.isoformat(), conversation.pk)
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(text)
+    return moment
 
 
 def cursor_decode(cursor: str) -> tuple[str, datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidCursor(cursor) from None
-    match = _CURSOR.match(raw)
-    if match is None:
-        raise InvalidCursor(cursor)
-    try:
-        moment = datetime.fromisoformat(match["moment"])
-    except ValueError:
-        raise InvalidCursor(cursor) from None
-    pk = int(match["id"])
-    if moment.tzinfo is None or pk > _MAX_ID:
-        raise InvalidCursor(cursor)
-    return match["direction"], moment, pk
+    return keyset.cursor_decode(cursor, key_pattern=r"[0-9T:.+\-]{19,40}", parse=_aware)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,6 @@ case and accents (PostgreSQL's ``unaccent`` is not installed: the title is folde
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,14 +16,15 @@ from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Lower
 
 from dossier.models.documents import Document, DocumentCategory
+from mes import keyset
 from mes.acces.models import Scope
 from mes.acces.policy import CitizenAccess
+from mes.keyset import NEWER, OLDER
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_SEARCH_WORDS = 8
 MAX_WORD_LENGTH = 100
-_MAX_ID = 2**63 - 1
 
 
 def documents_visible(access: CitizenAccess) -> QuerySet[Document]:
@@ -93,35 +91,12 @@ def search_words(query: str) -> list[str]:
 # --- Keyset pagination ----------------------------------------------------------------------------------------
 
 
-class InvalidCursor(ValueError):
-    """A pagination cursor that this server did not produce (edited by hand, truncated)."""
-
-
-OLDER, NEWER = "o", "n"
-_CURSOR = re.compile(r"^(?P<direction>[on]):(?P<date>\d{4}-\d{2}-\d{2}):(?P<id>\d{1,19})$")
-
-
 def cursor_encode(direction: str, document: Document) -> str:
-    raw = f"{direction}:{document.act_date.isoformat()}:{document.pk}".encode("ascii")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    return keyset.cursor_encode(direction, document.act_date.isoformat(), document.pk)
 
 
 def cursor_decode(cursor: str) -> tuple[str, date, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidCursor(cursor) from None
-    match = _CURSOR.match(raw)
-    if match is None:
-        raise InvalidCursor(cursor)
-    try:
-        act_date = date.fromisoformat(match["date"])
-    except ValueError:
-        raise InvalidCursor(cursor) from None
-    pk = int(match["id"])
-    if pk > _MAX_ID:
-        raise InvalidCursor(cursor)
-    return match["direction"], act_date, pk
+    return keyset.cursor_decode(cursor, key_pattern=r"\d{4}-\d{2}-\d{2}", parse=date.fromisoformat)
 
 
 @dataclass(frozen=True)

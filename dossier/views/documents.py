@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from dossier.document_types import document_type_get, document_type_label
 from dossier.forms.documents import DocumentFilterForm, DocumentUploadForm
 from dossier.models.documents import AuthorKind, Document, DocumentFormat
-from dossier.selectors.documents import InvalidCursor, document_page, documents_visible
+from dossier.selectors.documents import document_page, documents_visible
 from dossier.services.documents import (
     DocumentNotDeletable,
     DocumentRefused,
@@ -42,6 +42,7 @@ from dossier.uploads import (
 )
 from dossier.views.common import dossier_view
 from mes.acces.policy import CitizenAccess
+from mes.keyset import InvalidCursor
 from mes.uploads import upload_limit_install
 
 CURSOR_PARAM = "curseur"

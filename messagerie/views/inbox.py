@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mes.acces.decorators import citizen_space_view
 from mes.acces.policy import CitizenAccess
 from mes.comptes.selectors.profiles import active_citizen
+from mes.keyset import InvalidCursor
 from messagerie import selectors
 from messagerie.models import Conversation, Direction, Message
 from messagerie.services import inbox as services
@@ -73,7 +74,7 @@ def _list_page(request: HttpRequest, access: CitizenAccess, *, archived: bool) -
     status, cursor_error = 200, False
     try:
         page = selectors.conversation_page(access, archived=archived, cursor=cursor)
-    except selectors.InvalidCursor:
+    except InvalidCursor:
         page = selectors.conversation_page(access, archived=archived)
         status, cursor_error, cursor = 400, True, None
     context = {

@@ -8,12 +8,12 @@ import pytest
 
 from dossier.models import Document
 from dossier.selectors.documents import (
-    InvalidCursor,
     cursor_decode,
     document_page,
     documents_visible,
     fold,
 )
+from mes.keyset import InvalidCursor
 from tests.dossier.documents_samples import document_row, make_document
 
 

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mes.acces.policy import CitizenAccess, citizen_access
+from mes.keyset import InvalidCursor
 from messagerie import selectors
 from messagerie.models import Direction
 from tests.messagerie.inbox_support import (
@@ -87,7 +88,7 @@ def test_a_forged_cursor_is_refused(citizen, cursor):
     if not cursor:
         assert selectors.conversation_page(access_for(citizen), cursor=cursor).conversations
         return
-    with pytest.raises(selectors.InvalidCursor):
+    with pytest.raises(InvalidCursor):
         selectors.conversation_page(access_for(citizen), cursor=cursor)
 
 
