@@ -26,6 +26,7 @@ urlpatterns = [
     path("commission/", include("referencement.urls_commission")),
     path("gestion/statistiques/", include("mes.comptes.urls.statistics")),
     path("gestion/campagnes/", include("mes.comptes.urls.campaigns")),
+    path("gestion/convergence/", include("convergence.urls_admin")),
     path("profil/", include("mes.comptes.urls.profiles")),
     path("compte/", include("allauth.urls")),
     path("admin/", admin.site.urls),

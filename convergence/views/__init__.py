@@ -1,0 +1,1 @@
+"""The editors' Convergence pages (``/editeurs/convergence/``)."""

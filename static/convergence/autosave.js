@@ -1,0 +1,120 @@
+/* Autosave of the Convergence answers: each criterion's form is posted to its JSON endpoint (data-autosave-url)
+   shortly after a change, with the revision it was read at. The status line (an aria-live region) says
+   « Enregistré à 14:32 », or the conflict when another member saved the answer in between; then a button lets
+   the editor apply their answer knowingly. Without JavaScript, the forms post to the page itself. */
+(function () {
+  "use strict";
+  if (!window.fetch || !window.FormData) {
+    return;
+  }
+  var DELAY = 800;
+
+  function progress(id, data) {
+    var bar = document.getElementById(id);
+    var text = document.querySelector('[data-progress-text="' + id + '"]');
+    if (!bar || !data) {
+      return;
+    }
+    bar.value = data.percent;
+    bar.textContent = data.percent + " %";
+    if (text) {
+      text.textContent = data.answered + " critère(s) renseigné(s) sur " + data.total + " (" + data.percent + " %)";
+    }
+  }
+
+  function setup(form) {
+    var url = form.getAttribute("data-autosave-url");
+    var status = form.querySelector("[data-status]");
+    var revision = form.querySelector("[data-revision]");
+    var timer = null;
+    var running = false;
+    var again = false;
+
+    function say(text, state) {
+      status.setAttribute("data-state", state);
+      status.textContent = text;
+    }
+
+    function save() {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      say("Enregistrement…", "saving");
+      fetch(url, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+        headers: {"Accept": "application/json", "X-Requested-With": "fetch"}
+      })
+        .then(function (response) {
+          return response.json().then(function (data) {
+            return {code: response.status, data: data};
+          });
+        })
+        .then(function (result) {
+          var data = result.data;
+          if (result.code === 200) {
+            revision.value = data.revision;
+            say(data.message, "saved");
+            progress("questionnaire-progress", data.questionnaire_progress);
+            progress("product-progress", data.product_progress);
+          } else if (result.code === 409) {
+            conflict(data);
+          } else {
+            say(data.message || "Erreur : la réponse n’a pas été enregistrée.", "error");
+          }
+        })
+        .catch(function () {
+          say("Erreur : la réponse n’a pas été enregistrée (connexion interrompue). Réessayez.", "error");
+        })
+        .then(function () {
+          running = false;
+          if (again) {
+            again = false;
+            save();
+          }
+        });
+    }
+
+    function conflict(data) {
+      var current = data.current || {};
+      say("Conflit : " + data.message + " Réponse actuelle : " + current.label +
+        (current.comment ? " (commentaire : " + current.comment + ")" : "") + ".", "conflict");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "fr-btn fr-btn--sm fr-btn--secondary fr-ml-1w";
+      button.textContent = "Appliquer ma réponse à la place";
+      button.addEventListener("click", function () {
+        revision.value = current.revision;
+        button.remove();
+        save();
+      });
+      status.appendChild(document.createTextNode(" "));
+      status.appendChild(button);
+    }
+
+    function schedule() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(save, DELAY);
+    }
+
+    form.addEventListener("change", schedule);
+    form.addEventListener("input", function (event) {
+      if (event.target.tagName === "TEXTAREA" || event.target.type === "text") {
+        schedule();
+      }
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      window.clearTimeout(timer);
+      save();
+    });
+  }
+
+  var forms = document.querySelectorAll("form[data-autosave-url]");
+  for (var i = 0; i < forms.length; i += 1) {
+    setup(forms[i]);
+  }
+})();
