@@ -12,7 +12,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TypeVar
 
-__all__ = ["MAX_ID", "NEWER", "OLDER", "InvalidCursor", "cursor_decode", "cursor_encode"]
+from django.db.models import Q
+
+__all__ = ["MAX_ID", "NEWER", "OLDER", "InvalidCursor", "cursor_decode", "cursor_encode", "keyset_page"]
 
 OLDER, NEWER = "o", "n"
 MAX_ID = 2**63 - 1  # a bigint primary key
@@ -52,3 +54,39 @@ def cursor_decode(cursor: str, *, key_pattern: str, parse: Callable[[str], Key])
     if pk > MAX_ID:
         raise InvalidCursor(cursor)
     return match["direction"], key, pk
+
+
+def keyset_page(
+    rows,
+    *,
+    field: str,
+    cursor: str | None,
+    size: int,
+    decode: Callable[[str], tuple[str, Key, int]],
+    encode: Callable[[str, object], str],
+) -> tuple[list, str | None, str | None]:
+    """One page of ``rows`` (a queryset), newest ``field`` first then newest id, from ``cursor`` on, in one query.
+
+    Returns the page (newest first) and the cursors of the older and newer pages (``None`` when there is none).
+    ``decode`` reads a cursor into ``(direction, key, id)``; ``encode(direction, row)`` writes one for a row.
+    """
+    direction = OLDER
+    if cursor:
+        direction, key, pk = decode(cursor)
+        if direction == OLDER:
+            rows = rows.filter(Q(**{f"{field}__lt": key}) | Q(**{field: key, "pk__lt": pk}))
+        else:
+            rows = rows.filter(Q(**{f"{field}__gt": key}) | Q(**{field: key, "pk__gt": pk}))
+    if direction == OLDER:
+        found = list(rows.order_by(f"-{field}", "-pk")[: size + 1])
+        more = len(found) > size
+        found = found[:size]
+        older = encode(OLDER, found[-1]) if more and found else None
+        newer = encode(NEWER, found[0]) if cursor and found else None
+    else:
+        found = list(rows.order_by(field, "pk")[: size + 1])
+        more = len(found) > size
+        found = list(reversed(found[:size]))
+        newer = encode(NEWER, found[0]) if more and found else None
+        older = encode(OLDER, found[-1]) if found else None
+    return found, older, newer

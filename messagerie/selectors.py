@@ -13,13 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from mes import keyset
 from mes.acces.policy import CitizenAccess
 from mes.comptes.models import Citizen
-from mes.keyset import NEWER, OLDER
 from messagerie.models import Attachment, Conversation, Correspondent, Direction, Message
 
 PAGE_SIZE = 25
@@ -174,23 +173,7 @@ def conversation_page(
             has_attachments=Exists(Attachment.objects.filter(message__conversation_id=OuterRef("pk"))),
         )
     )
-    direction = OLDER
-    if cursor:
-        direction, moment, pk = cursor_decode(cursor)
-        if direction == OLDER:
-            conversations = conversations.filter(Q(last_message_at__lt=moment) | Q(last_message_at=moment, pk__lt=pk))
-        else:
-            conversations = conversations.filter(Q(last_message_at__gt=moment) | Q(last_message_at=moment, pk__gt=pk))
-    if direction == OLDER:
-        rows = list(conversations.order_by("-last_message_at", "-pk")[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        older = cursor_encode(OLDER, rows[-1]) if more and rows else None
-        newer = cursor_encode(NEWER, rows[0]) if cursor and rows else None
-    else:
-        rows = list(conversations.order_by("last_message_at", "pk")[: size + 1])
-        more = len(rows) > size
-        rows = list(reversed(rows[:size]))
-        newer = cursor_encode(NEWER, rows[0]) if more and rows else None
-        older = cursor_encode(OLDER, rows[-1]) if rows else None
+    rows, older, newer = keyset.keyset_page(
+        conversations, field="last_message_at", cursor=cursor, size=size, decode=cursor_decode, encode=cursor_encode
+    )
     return ConversationPage(rows, older, newer)

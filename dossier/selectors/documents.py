@@ -19,7 +19,6 @@ from dossier.models.documents import Document, DocumentCategory
 from mes import keyset
 from mes.acces.models import Scope
 from mes.acces.policy import CitizenAccess
-from mes.keyset import NEWER, OLDER
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -133,25 +132,9 @@ def document_page(
         for word in words:
             documents = documents.filter(title_folded__contains=word)
 
-    direction = OLDER
-    if cursor:
-        direction, act_date, pk = cursor_decode(cursor)
-        if direction == OLDER:
-            documents = documents.filter(Q(act_date__lt=act_date) | Q(act_date=act_date, pk__lt=pk))
-        else:
-            documents = documents.filter(Q(act_date__gt=act_date) | Q(act_date=act_date, pk__gt=pk))
-    if direction == OLDER:
-        rows = list(documents.order_by("-act_date", "-pk")[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        older = cursor_encode(OLDER, rows[-1]) if more and rows else None
-        newer = cursor_encode(NEWER, rows[0]) if cursor and rows else None
-    else:
-        rows = list(documents.order_by("act_date", "pk")[: size + 1])
-        more = len(rows) > size
-        rows = list(reversed(rows[:size]))
-        newer = cursor_encode(NEWER, rows[0]) if more and rows else None
-        older = cursor_encode(OLDER, rows[-1]) if rows else None
+    rows, older, newer = keyset.keyset_page(
+        documents, field="act_date", cursor=cursor, size=size, decode=cursor_decode, encode=cursor_encode
+    )
     return DocumentPage(rows, older, newer)
 
 
