@@ -39,6 +39,7 @@ from mes.acces.services import journal_append
 
 __all__ = [
     "REFERENTIAL_FILE",
+    "RESERVED_CODES",
     "ReferentialError",
     "ReferentialIssue",
     "referential_load",
@@ -59,6 +60,11 @@ CODE_RE = re.compile(r"^[a-z_]+$")
 CRITERION_ID_RE = re.compile(r"^[A-Z]{2,5}-[0-9]{2,3}$")
 CHOICE_VALUE_RE = re.compile(r"^[a-z0-9_]+$")
 FILE_NAME_RE = re.compile(r"^[a-z0-9_]+\.yaml$")
+# Literal path segments of the editors' Convergence routes (convergence/urls.py, convergence/urls_exports.py): a
+# questionnaire or section code equal to one of them would give a section page the address of another page
+# (« <produit>/<questionnaire>/modele/ » is the template's page, « <produit>/reponses/<critère>/ » the autosave
+# endpoint). tests/convergence/test_referential_reserved_codes.py checks the list against the URL conf.
+RESERVED_CODES = frozenset({"dupliquer", "export", "modele", "modifier", "nouveau", "preuves", "reponses"})
 MIN_CHOICES, MAX_CHOICES = 2, 12
 MAX_NUMBER = Decimal("9999999999")  # Criterion.min_value / max_value: 14 digits, 4 decimals
 
@@ -212,6 +218,15 @@ class _FileReader:
         value = self.text(mapping, key, prefix=prefix)
         if value is not None and not CODE_RE.match(value):
             self.error(mapping.key_lines[key], f"« {key} » doit être fait de minuscules et de « _ »", prefix=prefix)
+            return None
+        if value in RESERVED_CODES:
+            reserved = ", ".join(sorted(RESERVED_CODES))
+            self.error(
+                mapping.key_lines[key],
+                f"« {key} » ne peut pas valoir « {value} » : ce mot sert déjà dans les adresses du portail "
+                f"({reserved}) ; choisissez un autre code",
+                prefix=prefix,
+            )
             return None
         return value
 

@@ -251,7 +251,9 @@ def _evidence_remove(request: HttpRequest, context: dict, row: dict) -> HttpResp
 @with_product
 def answer_json(request: HttpRequest, product: Product, criterion_id: str) -> JsonResponse:
     """Save one answer from the autosave script: 200 with the new revision and progress, 409 with the current
-    answer when another member saved it first, 400 with the reason in French."""
+    answer when another member saved it first (its value as the form field shows it, its comment and revision, so
+    that the script can show it in place of the editor's input; its author and when), 400 with the reason in
+    French."""
     platform = _platform(request, product)
     criterion = (
         Criterion.objects.select_related("questionnaire")
@@ -277,6 +279,8 @@ def answer_json(request: HttpRequest, product: Product, criterion_id: str) -> Js
             {
                 "status": "conflict",
                 "message": _conflict_message(current),
+                "author": current.updated_by.display_name if current.updated_by else None,
+                "when": when_label(current.updated_at),
                 "current": {
                     "value": value_input(criterion, current.value),
                     "label": value_label(criterion, current.value),

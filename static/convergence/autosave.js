@@ -1,7 +1,9 @@
 /* Autosave of the Convergence answers: each criterion's form is posted to its JSON endpoint (data-autosave-url)
    shortly after a change, with the revision it was read at. The status line (an aria-live region) says
-   « Enregistré à 14:32 », or the conflict when another member saved the answer in between; then a button lets
-   the editor apply their answer knowingly. Without JavaScript, the forms post to the page itself. */
+   « Enregistré à 14:32 », or the conflict when another member saved the answer in between: the form then shows
+   that member's answer and comment with the revision the server returned (a later save knowingly replaces it),
+   and a button puts the editor's own answer back and saves it. Without JavaScript, the forms post to the page
+   itself. */
 (function () {
   "use strict";
   if (!window.fetch || !window.FormData) {
@@ -78,16 +80,75 @@
         });
     }
 
+    // The answer as the form holds it: its value, what the editor sees of it (a radio's or an option's label),
+    // and the comment.
+    function answerRead() {
+      var value = "";
+      var label = "";
+      var fields = form.querySelectorAll("[name=value]");
+      for (var i = 0; i < fields.length; i += 1) {
+        var field = fields[i];
+        if (field.type === "radio") {
+          if (field.checked) {
+            var radioLabel = form.querySelector('label[for="' + field.id + '"]');
+            value = field.value;
+            label = radioLabel ? radioLabel.textContent.trim() : field.value;
+          }
+        } else if (field.tagName === "SELECT") {
+          value = field.value;
+          label = field.selectedIndex >= 0 && value ? field.options[field.selectedIndex].textContent.trim() : "";
+        } else {
+          value = field.value;
+          label = field.value.trim();
+        }
+      }
+      var comment = form.querySelector("[name=comment]");
+      return {value: value, label: label, comment: comment ? comment.value : ""};
+    }
+
+    // Rewrites the form's fields without firing their events: nothing is saved until the editor acts.
+    function answerWrite(value, comment) {
+      var fields = form.querySelectorAll("[name=value]");
+      for (var i = 0; i < fields.length; i += 1) {
+        if (fields[i].type === "radio") {
+          fields[i].checked = fields[i].value === value;
+        } else {
+          fields[i].value = value;
+        }
+      }
+      var field = form.querySelector("[name=comment]");
+      if (field) {
+        field.value = comment;
+      }
+    }
+
+    function quoted(text) {
+      var short = text.length > 80 ? text.slice(0, 79) + "…" : text;
+      return "« " + short + " »";
+    }
+
     function conflict(data) {
       var current = data.current || {};
-      say("Conflit : " + data.message + " Réponse actuelle : " + current.label +
-        (current.comment ? " (commentaire : " + current.comment + ")" : "") + ".", "conflict");
+      var mine = answerRead();
+      // Another save queued behind this one would write the other member's answer back as the editor's own.
+      window.clearTimeout(timer);
+      again = false;
+      answerWrite(current.value || "", current.comment || "");
+      revision.value = current.revision;
+      var who = data.author ? data.author + " a modifié" : "Une autre personne a modifié";
+      var mineText = mine.label ? quoted(mine.label) : "réponse effacée";
+      if (mine.comment.trim()) {
+        mineText += ", commentaire " + quoted(mine.comment.trim());
+      }
+      say("Conflit : " + who + " cette réponse" + (data.when ? " " + data.when : "") +
+        " pendant votre saisie : sa version est affichée. Votre saisie (" + mineText +
+        ") n’a pas été enregistrée.", "conflict");
       var button = document.createElement("button");
       button.type = "button";
       button.className = "fr-btn fr-btn--sm fr-btn--secondary fr-ml-1w";
       button.textContent = "Appliquer ma réponse à la place";
       button.addEventListener("click", function () {
-        revision.value = current.revision;
+        answerWrite(mine.value, mine.comment);
         button.remove();
         save();
       });
