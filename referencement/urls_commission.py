@@ -1,7 +1,10 @@
-from django.urls import path
+"""``/commission/``: the commission's and the administrators' pages (review, instruction, decision, follow-up)."""
 
-from referencement import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("", views.commission_home, name="commission_home"),
+    # Queue, dossier view, comments, conflicts, votes, opinion; instruction and decision; statistics.
+    path("", include("referencement.urls_review")),
+    # After publication: audits, suspension, reinstatement, withdrawal.
+    path("", include("referencement.urls_followup")),
 ]

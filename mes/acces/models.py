@@ -251,7 +251,10 @@ class AppHabilitation(models.Model):
     name = models.CharField(_("nom du service"), max_length=120)
     editor_name = models.CharField(_("éditeur"), max_length=120)
     # The editor's OID (AFNOR), which its measures carry in meta.source and its devices in their identifiers.
-    oid = models.CharField(_("OID de l’éditeur"), max_length=64, unique=True)
+    oid = models.CharField(_("OID de l’éditeur"), max_length=64)
+    # A sandbox app (technical tests of a référencement dossier) may pair only test citizens, and production apps
+    # never pair them; several sandbox apps of one editor share its OID.
+    sandbox = models.BooleanField(_("bac à sable"), default=False, db_default=False)
     approved_scopes = ArrayField(
         models.CharField(max_length=64), default=list, blank=True, verbose_name=_("périmètres approuvés")
     )
@@ -262,7 +265,10 @@ class AppHabilitation(models.Model):
         verbose_name = _("habilitation de service")
         verbose_name_plural = _("habilitations de services")
         constraints = [
-            models.CheckConstraint(condition=models.Q(oid__regex=r"^[0-2](\.(0|[1-9][0-9]*))+$"), name="app_oid_format")
+            models.CheckConstraint(
+                condition=models.Q(oid__regex=r"^[0-2](\.(0|[1-9][0-9]*))+$"), name="app_oid_format"
+            ),
+            models.UniqueConstraint(fields=["oid"], condition=models.Q(sandbox=False), name="app_oid_unique"),
         ]
 
     def __str__(self) -> str:

@@ -216,6 +216,8 @@ class Citizen(models.Model):
     code_failures = models.PositiveSmallIntegerField(default=0)
     # The person's choice, in their settings, to refuse emergency access (bris de glace) to their space.
     emergency_access_refused = models.BooleanField(_("accès en urgence refusé"), default=False, db_default=False)
+    # A fictional person of the référencement sandbox (technical tests): only sandbox apps may pair with them.
+    is_sandbox = models.BooleanField(_("usager de test (bac à sable)"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("usager")

@@ -1,0 +1,1 @@
+"""Writes of référencement, by step of the dossier’s life."""

@@ -1,0 +1,1 @@
+"""HTML views of référencement: editors (dossiers, tests, convention, audits) and the commission."""
