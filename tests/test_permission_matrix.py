@@ -28,6 +28,8 @@ PUBLIC_ROUTES = {
     "space_closed",
     # The agenda's subscription feed: its secret token answers for it (see tests/agenda/test_feed*.py).
     "agenda_feed_ics",
+    # The référencement eligibility diagnosis: public by design, no account needed (see tests/referencement/).
+    "referencement_eligibility",
 }
 # Route families that enforce their own access: allauth (sign-in, MFA), the OAuth2 provider, the Django admin.
 DELEGATED_PREFIXES = ("compte/", "o/", "admin/")
