@@ -29,6 +29,7 @@ _NAVIGATION = {
         (_("Administration"), "admin:index"),
         (_("Campagnes"), "campaign_list"),
         (_("Statistiques"), "campaign_statistics"),
+        (_("Référencement"), "commission_home"),
     ],
 }
 

@@ -24,8 +24,8 @@ def test_after_sign_in_each_role_is_sent_to_its_home(client, persona_users, role
 @pytest.mark.parametrize("role", HOMES)
 @pytest.mark.parametrize("page", HOMES)
 def test_a_role_cannot_open_another_roles_home(client, persona_users, role, page):
-    if role == page:
-        return
+    if role == page or (role, page) == ("admin", "commission"):
+        return  # administrators also open the commission's queue of référencement dossiers
     client.force_login(persona_users[role])
     response = client.get(HOMES[page])
     assert response.status_code == 403
