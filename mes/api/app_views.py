@@ -7,7 +7,8 @@
   SMART permission with ``self.require(resource, interaction)`` → 403 « consent not given » when it is missing.
 - The patient: an app names the person by its idPe; another idPe is a 403 (``check_idpe``); a resource of
   another citizen is a 404, as if it did not exist.
-- Reads write one journal row each (``self.trace_read``); writes are journaled by the services they call.
+- Reads write one journal row each (``self.trace_read``); writes are journaled by the services they call; a 403
+  answered to an authenticated app writes one too (``API_REFUSED``).
 - ``Idempotency-Key`` on POST: the first answer is recorded in the same transaction as the write, and replayed
   to a retry; the same key with another request is a 422; a retry while the first is still running is a 409
   (a transaction-scoped advisory lock on the key).
@@ -26,19 +27,26 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mes.acces.journal import register_action
-from mes.acces.policy import CitizenAccess, app_access
+from mes.acces.models import AppHabilitation
+from mes.acces.policy import AppActor, CitizenAccess, app_access
 from mes.acces.services import journal_append
 from mes.acces.services.pairings import pairing_touch
-from mes.api.authentication import PairedAppAuthentication
+from mes.api.authentication import AppToken, PairedAppAuthentication
 from mes.api.exceptions import UnprocessableEntity
 from mes.api.fhir import FHIR_JSON
 from mes.api.models import IdempotencyRecord
 from mes.api.views import FHIRAPIView
+from mes.comptes.models import Citizen
 
 # The identifier system of the idPe (DOMAIN.md §5): how an app names the person in ``subject.identifier``.
 IDPE_SYSTEM = "urn:oid:1.2.840.10004.1.1.1.0.0.1.0.0.1.2560"
 API_READ = "api.lecture"
 register_action(API_READ, _("Consultation de données par un service connecté"))
+# A call of a paired app refused with a 403 (consent missing or withdrawn, scope not consented, suspended service,
+# another person's idPe): every denial is journaled too, so that the person sees it and the technical tests of
+# référencement can tell an app that keeps calling after its consent was withdrawn.
+API_REFUSED = "api.refus"
+register_action(API_REFUSED, _("Appel refusé à un service connecté"))
 
 CONSENT_NOT_GIVEN = "Consent not given, access refused"
 IDPE_MISMATCH = "idPe requested do not match authorized idPe"
@@ -117,7 +125,32 @@ class FHIRAppView(FHIRAPIView):
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):
             return exc.response
+        if isinstance(exc, exceptions.PermissionDenied):
+            self._trace_refusal(exc)
         return super().handle_exception(exc)
+
+    def _trace_refusal(self, exc: exceptions.PermissionDenied) -> None:
+        """One journal row for a 403 answered to an authenticated app (a missing token is a 401, not journaled: an
+        unknown token names no app and no person)."""
+        token = getattr(self.request, "_auth", None)
+        if not isinstance(token, AppToken):
+            return
+        access = getattr(self, "access", None)
+        if access is not None:
+            actor, citizen = access.actor, access.citizen
+        else:
+            # Refused at the door: no active pairing, suspended service or closed space (queries on this path only).
+            pairing = token.pairing
+            habilitation = (
+                pairing.habilitation
+                if pairing is not None
+                else AppHabilitation.objects.filter(application_id=token.application_id).first()
+            )
+            if habilitation is None:
+                return
+            actor = AppActor(habilitation)
+            citizen = pairing.citizen if pairing is not None else Citizen.objects.filter(user=self.request.user).first()
+        journal_append(actor=actor, action=API_REFUSED, citizen=citizen, details={"motif": str(exc.detail)[:200]})
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

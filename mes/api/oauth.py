@@ -19,6 +19,7 @@ import json
 
 from django.core.cache import cache
 from django.http import JsonResponse
+from django.utils.translation import gettext_lazy
 from oauth2_provider.models import get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import ConnectDiscoveryInfoView
@@ -36,8 +37,16 @@ from oauthlib.openid.connect.core.grant_types.dispatchers import (
 )
 
 from mes.acces import scopes as app_scopes
+from mes.acces.journal import register_action
 from mes.acces.models import AppHabilitation
-from mes.acces.policy import app_pairing
+from mes.acces.policy import AppActor, app_pairing
+from mes.acces.services import journal_append
+from mes.comptes.models import Citizen
+
+# A paired app presented a refresh token that is revoked (consent withdrawn, suspension, rotation replayed): the
+# refusal is journaled, like the API's (``mes.api.app_views.API_REFUSED``), under the person and the app.
+RENEWAL_REFUSED = "api.jeton.refuse"
+register_action(RENEWAL_REFUSED, gettext_lazy("Renouvellement d’accès refusé à un service connecté"))
 
 
 def _only_code_response_type(request) -> dict:
@@ -101,6 +110,27 @@ def _active(client) -> bool:
     return habilitation is not None and habilitation.is_active
 
 
+def _trace_refused_refresh(refresh_token: str, client) -> None:
+    """Journal a refused refresh when it names a person: a revoked refresh token of this very app (an unknown token,
+    or another app's, names nobody and is left out)."""
+    row = (
+        get_refresh_token_model()
+        .objects.filter(token_checksum=_checksum(refresh_token), application=client, revoked__isnull=False)
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    habilitation = _habilitation(client)
+    if row is None or habilitation is None:
+        return
+    citizen = Citizen.objects.filter(user_id=row).first()
+    journal_append(
+        actor=AppActor(habilitation),
+        action=RENEWAL_REFUSED,
+        citizen=citizen,
+        details={"motif": "refresh token revoked"},
+    )
+
+
 class Validator(OAuth2Validator):
     def is_pkce_required(self, client_id, request) -> bool:
         # Every client, confidential or public, must use PKCE (RFC 9700 §2.1.1).
@@ -148,6 +178,12 @@ class Validator(OAuth2Validator):
             )
             if family:
                 cache.set(_used_code_key(request.code), str(family), USED_CODE_MEMORY_SECONDS)
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
+        if super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return True
+        _trace_refused_refresh(refresh_token, client)
+        return False
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
         if super().validate_code(client_id, code, client, request, *args, **kwargs):

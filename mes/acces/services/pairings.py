@@ -78,23 +78,30 @@ def habilitation_grant(
     oid: str,
     approved_scopes: list[str],
     actor_label: str = "",
+    sandbox: bool = False,
 ) -> AppHabilitation:
     """Grant (or update) the habilitation of an app's OAuth2 client: the scopes approved at référencement.
 
     Scopes taken away also leave the consents at once (the policy intersects them), so no pairing keeps a scope
-    its app no longer holds.
+    its app no longer holds. ``sandbox`` makes the app of a dossier's technical tests, which pairs only test
+    persons; an app never changes from one kind to the other.
     """
     unknown = [scope for scope in approved_scopes if app_scopes.parse(scope) is None]
     if unknown:
         raise ValidationError({"approved_scopes": _("Périmètre inconnu : %(s)s.") % {"s": ", ".join(unknown)}})
+    existing = AppHabilitation.objects.filter(application=application).values_list("sandbox", flat=True).first()
+    if existing is not None and existing != sandbox:
+        raise ValidationError(
+            _("Une application de test (bac à sable) ne devient pas une application de production, ni l’inverse.")
+        )
+    values = {
+        "name": name,
+        "editor_name": editor_name,
+        "oid": oid,
+        "approved_scopes": app_scopes.normalise(approved_scopes),
+    }
     habilitation, created = AppHabilitation.objects.update_or_create(
-        application=application,
-        defaults={
-            "name": name,
-            "editor_name": editor_name,
-            "oid": oid,
-            "approved_scopes": app_scopes.normalise(approved_scopes),
-        },
+        application=application, defaults=values, create_defaults={**values, "sandbox": sandbox}
     )
     if application.algorithm != application.RS256_ALGORITHM:
         # The id_token (with the idPe) is signed with the server's RSA key.
@@ -105,7 +112,8 @@ def habilitation_grant(
         actor_label=actor_label,
         action=HABILITATION_GRANTED,
         obj=habilitation,
-        details={"scopes": habilitation.approved_scopes, "nouvelle": created},
+        details={"scopes": habilitation.approved_scopes, "nouvelle": created}
+        | ({"bac_a_sable": True} if habilitation.sandbox else {}),
     )
     return habilitation
 
@@ -154,6 +162,19 @@ def pairing_consent(
         raise PermissionDenied(_("Cet espace n’est pas ouvert."))
     if not habilitation.is_active:
         raise PermissionDenied(_("Ce service est suspendu : il ne peut pas être connecté."))
+    # The technical tests of référencement stay apart from real people: a sandbox app pairs only test persons, and a
+    # test person pairs only sandbox apps.
+    if habilitation.sandbox and not citizen.is_sandbox:
+        raise PermissionDenied(
+            _(
+                "Ce service est en tests d’accrochage : seul l’usager de test fourni à son éditeur peut le connecter, "
+                "pas un espace réel."
+            )
+        )
+    if citizen.is_sandbox and not habilitation.sandbox:
+        raise PermissionDenied(
+            _("Un usager de test ne peut connecter que l’application de test (bac à sable) d’un service.")
+        )
     problem = external_id_problem(external_id) or scopes_problem(scopes, habilitation)
     if problem:
         raise ValidationError(problem)

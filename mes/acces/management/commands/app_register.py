@@ -77,7 +77,8 @@ class Command(BaseCommand):
         oid = options["oid"].strip()
         if not _OID.match(oid):
             raise CommandError(f"OID invalide : « {oid} » (des nombres séparés par des points, ex. 1.2.250.1.999.12).")
-        habilitation = AppHabilitation.objects.select_related("application").filter(oid=oid).first()
+        # The production app of the OID (the sandbox apps of référencement's technical tests may share it).
+        habilitation = AppHabilitation.objects.select_related("application").filter(oid=oid, sandbox=False).first()
         scopes = self._scopes(options["scopes"])
         redirect_uris = self._redirect_uris(options["redirect_uris"])
         client_type = CLIENT_TYPES[options["client_type"]] if options["client_type"] else None
