@@ -5,14 +5,19 @@ after an audit (DOMAIN.md §10); until then the administrators do it from the ad
 in the same transaction. Only a complete entry (checked like the admin form does, logo included) may be published.
 """
 
+import logging
+import weakref
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.files.storage import default_storage
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalogue.images import LOGO, SCREENSHOT, PreparedImage, image_prepare
-from catalogue.models import MAX_SCREENSHOTS, Screenshot, Service, ServiceStatus
+from catalogue.models import MAX_SCREENSHOTS, NAME_MAX_LENGTH, Screenshot, Service, ServiceStatus
 from mes.acces.journal import register_action
 from mes.acces.services import journal_append
 from mes.comptes.models import User
@@ -20,10 +25,14 @@ from mes.comptes.models import User
 SERVICE_PUBLISHED = "catalogue.service.published"
 SERVICE_SUSPENDED = "catalogue.service.suspended"
 SERVICE_WITHDRAWN = "catalogue.service.withdrawn"
+SERVICE_SHEET_SAVED = "catalogue.service.sheet_saved"
 
 register_action(SERVICE_PUBLISHED, gettext_lazy("Publication d’un service au catalogue"))
 register_action(SERVICE_SUSPENDED, gettext_lazy("Suspension d’un service du catalogue"))
 register_action(SERVICE_WITHDRAWN, gettext_lazy("Retrait d’un service du catalogue"))
+register_action(SERVICE_SHEET_SAVED, gettext_lazy("Mise à jour de la fiche d’un service du catalogue"))
+
+logger = logging.getLogger(__name__)
 
 REASON_MAX_LENGTH = 1000
 
@@ -183,3 +192,160 @@ def screenshot_add(*, service: Service, upload, alt_text: str, position: int | N
     screenshot.image.save("capture.png", prepared.as_file("capture.png"), save=False)
     screenshot.save()
     return screenshot
+
+
+# --- The entry written from a référencement sheet ---------------------------------------------------------------
+
+# The fields of an entry that a référencement sheet gives (the status, images and habilitation are set apart).
+SHEET_FIELDS = (
+    "name",
+    "editor_name",
+    "short_description",
+    "long_description",
+    "category",
+    "kind",
+    "website_url",
+    "app_store_url",
+    "google_play_url",
+    "price_model",
+    "price_details",
+    "medical_device",
+    "medical_device_class",
+    "connected_objects",
+    "connected_objects_details",
+    "data_exchanges",
+    "support_email",
+    "support_phone",
+    "support_url",
+    "accessibility_compliance",
+    "accessibility_url",
+)
+
+
+def _slug_unique(name: str) -> str:
+    """The entry's address from its name (« Suivi Tension » → suivi-tension), numbered when already taken."""
+    base = slugify(name)[:NAME_MAX_LENGTH].strip("-") or "service"
+    taken = set(Service.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    number = 2
+    while True:
+        suffix = f"-{number}"
+        candidate = base[: NAME_MAX_LENGTH - len(suffix)].rstrip("-") + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+def _file_committed(model, field: str, name: str, using: str) -> bool:
+    """Whether a committed row of ``model`` references ``name`` in ``field``, asked on a fresh connection (which sees
+    committed rows only, whatever the state of the transaction being rolled back)."""
+    connection = connections[using].copy()
+    try:
+        table = connection.ops.quote_name(model._meta.db_table)
+        column = connection.ops.quote_name(model._meta.get_field(field).column)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE {column} = %s LIMIT 1", [name])  # noqa: S608 - model names
+            return cursor.fetchone() is not None
+    finally:
+        connection.close()
+
+
+def _discard(name: str, model, field: str, using: str, state: dict) -> None:
+    if state["committed"]:
+        return
+    try:
+        if _file_committed(model, field, name, using):
+            return
+        default_storage.delete(name)
+    except Exception:  # the storage or the database may be unreachable: the orphan is said in the log
+        logger.exception("Fichier %s non supprimé du stockage", name)
+
+
+def file_discard_unless_committed(name: str, *, model, field: str, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Delete the file ``name`` (of ``model.field``), written for this transaction, again unless it commits.
+
+    Django has commit hooks but no rollback hook: a commit hook dropped unrun means the transaction (or the savepoint
+    that registered it) was rolled back; its finaliser then deletes the file, once a fresh connection has confirmed
+    that no committed row references it. A commit runs the hook, which keeps the file.
+    """
+    state = {"committed": False}
+
+    def committed() -> None:
+        state["committed"] = True
+
+    weakref.finalize(committed, _discard, name, model, field, using, state)
+    transaction.on_commit(committed, using=using)
+
+
+@transaction.atomic
+def service_save_from_sheet(
+    *,
+    actor: User | None,
+    service: Service | None,
+    values: dict,
+    logo_bytes: bytes,
+    screenshots: list[tuple[bytes, str]],
+    actor_label: str = "",
+) -> Service:
+    """Create (``service`` None) or update the catalogue entry from a référencement sheet, and publish it.
+
+    ``values`` holds fields of ``SHEET_FIELDS``; ``logo_bytes`` and ``screenshots`` (``(bytes, alt text)`` in order)
+    are checked and re-encoded by ``catalogue.images``. A new entry gets its address from its name; an updated one
+    keeps its address. The entry is checked (``Service.clean``, French messages) before any file is written; files
+    written here are deleted again if the transaction rolls back, the replaced ones once it commits. A draft,
+    suspended or withdrawn entry becomes published; a published one stays so (with its publication date).
+    """
+    unknown = sorted(set(values) - set(SHEET_FIELDS))
+    if unknown:
+        raise ValueError(f"Champs inconnus de la fiche : {', '.join(unknown)}")
+    if len(screenshots) > MAX_SCREENSHOTS:
+        raise ValidationError(
+            _("Un service a au plus %(limit)s captures d’écran.") % {"limit": MAX_SCREENSHOTS}, code="too_many"
+        )
+    created = service is None
+    if created:
+        service = Service(**values)
+        service.slug = _slug_unique(values.get("name", ""))
+    else:
+        service = _locked(service)
+        for name, value in values.items():
+            setattr(service, name, value)
+    logo = image_prepare(logo_bytes, LOGO)
+    images = [(image_prepare(content, SCREENSHOT), " ".join((alt or "").split())) for content, alt in screenshots]
+    if any(not alt for _image, alt in images):
+        raise ValidationError({"screenshots": _("Décrivez ce que montre chaque capture d’écran.")})
+    # The rules of the constraints, in French, before any file is written.
+    service.full_clean(validate_constraints=False)
+    if service.logo_sha256 != logo.sha256:
+        service.logo_sha256 = logo.sha256
+        service.logo.save("logo.png", logo.as_file("logo.png"), save=False)
+        file_discard_unless_committed(service.logo.name, model=Service, field="logo")
+    # The replaced logo is deleted once this commits (catalogue.signals).
+    service.save()
+    current = [(shot.sha256, shot.alt_text) for shot in service.screenshots.all()] if not created else []
+    if current != [(image.sha256, alt) for image, alt in images]:
+        # Deleted rows take their files with them once this commits (catalogue.signals).
+        service.screenshots.all().delete()
+        for position, (image, alt) in enumerate(images):
+            screenshot = Screenshot(
+                service=service,
+                alt_text=alt,
+                position=position,
+                sha256=image.sha256,
+                width=image.width,
+                height=image.height,
+            )
+            screenshot.image.save("capture.png", image.as_file("capture.png"), save=False)
+            file_discard_unless_committed(screenshot.image.name, model=Screenshot, field="image")
+            screenshot.save()
+    journal_append(
+        actor=actor,
+        actor_label=actor_label,
+        action=SERVICE_SHEET_SAVED,
+        obj=service,
+        details={"slug": service.slug, "name": service.name, "nouvelle": created},
+    )
+    if service.status != ServiceStatus.PUBLISHED:
+        service = service_publish(actor=actor, service=service, actor_label=actor_label)
+    return service

@@ -62,6 +62,19 @@ app.conf.update(
             "task": "messagerie.tasks.messages_pending_dispatch",
             "schedule": crontab(minute="*/5"),
         },
+        # Référencement: the audits of the month are drawn on the 1st; expired audits and unanswered requests daily.
+        "referencement-audits-draw-monthly": {
+            "task": "referencement.tasks.audits_draw",
+            "schedule": crontab(day_of_month=1, hour=6, minute=0),
+        },
+        "referencement-audits-expire-daily": {
+            "task": "referencement.tasks.audits_expire",
+            "schedule": crontab(hour=5, minute=10),
+        },
+        "referencement-responses-expire-daily": {
+            "task": "referencement.tasks.responses_expire",
+            "schedule": crontab(hour=5, minute=20),
+        },
     },
 )
 app.autodiscover_tasks()

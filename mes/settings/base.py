@@ -475,3 +475,42 @@ PROFESSION_DOCUMENT_CATEGORIES = {
     "masseur_kinesitherapeute": ["ordonnances_soins", "imagerie", "comptes_rendus"],
     "travailleur_medico_social": ["certificats", "prevention"],
 }
+
+# Référencement — commission et instruction
+# Votes of the current round needed before the commission may adopt its opinion on a dossier.
+REFERENCEMENT_COMMISSION_QUORUM = env_int("REFERENCEMENT_COMMISSION_QUORUM", 3, minimum=1)
+
+# Référencement — convention, publication, suspension et audits
+# Duration of a convention (and so of the référencement) from its signature, in years.
+REFERENCEMENT_CONVENTION_YEARS = env_int("REFERENCEMENT_CONVENTION_YEARS", 3, minimum=1)
+# Share of the published services drawn for an audit each month, in percent (at least one service when any is
+# published and the share is not 0).
+REFERENCEMENT_AUDIT_PERCENT = env_int("REFERENCEMENT_AUDIT_PERCENT", 10, minimum=0)
+if REFERENCEMENT_AUDIT_PERCENT > 100:
+    raise ImproperlyConfigured(f"REFERENCEMENT_AUDIT_PERCENT={REFERENCEMENT_AUDIT_PERCENT} : au plus 100.")
+REFERENCEMENT_AUDIT_SHARE = REFERENCEMENT_AUDIT_PERCENT / 100
+# Days the editor has to send the evidence of an audit; past them, the audit expires and (unless disabled) the
+# service is suspended.
+REFERENCEMENT_AUDIT_DAYS = env_int("REFERENCEMENT_AUDIT_DAYS", 30, minimum=1)
+REFERENCEMENT_AUDIT_SUSPEND_ON_EXPIRY = env_bool("REFERENCEMENT_AUDIT_SUSPEND_ON_EXPIRY", True)
+# What an audit asks for (one item a line).
+REFERENCEMENT_AUDIT_EVIDENCE = env_str(
+    "REFERENCEMENT_AUDIT_EVIDENCE",
+    "Les réponses à jour de l’auto-évaluation Convergence du service.\n"
+    "Un extrait du registre des activités de traitement (RGPD) couvrant le service.\n"
+    "La synthèse du dernier test d’intrusion et le plan de correction de ses constats.\n"
+    "La déclaration d’accessibilité en vigueur.",
+).replace("\\n", "\n")
+# Files an editor may join to one audit answer (each within DOSSIER_DOCUMENT_MAX_BYTES).
+REFERENCEMENT_AUDIT_MAX_FILES = env_int("REFERENCEMENT_AUDIT_MAX_FILES", 10, minimum=1)
+# Pairings handled per statement when the citizens of a suspended or withdrawn service are told.
+REFERENCEMENT_NOTICE_CHUNK = env_int("REFERENCEMENT_NOTICE_CHUNK", 50_000, minimum=1)
+
+# Référencement — tests d’accrochage (bac à sable)
+# Refused calls an app may make between the withdrawal of the test person's consent and their new pairing (more is
+# hammering the API: the checklist's « Réaction au retrait du consentement » stays unticked).
+REFERENCEMENT_SANDBOX_CALLS_AFTER_REVOCATION = env_int("REFERENCEMENT_SANDBOX_CALLS_AFTER_REVOCATION", 3, minimum=0)
+# The domain of the test persons' sign-in addresses: a reserved one (RFC 2606), so that no message reaches anybody.
+REFERENCEMENT_SANDBOX_EMAIL_DOMAIN = env_str("REFERENCEMENT_SANDBOX_EMAIL_DOMAIN", "bac-a-sable.invalid")
+# How often the tests page asks for the checklist again while it is open (seconds).
+REFERENCEMENT_SANDBOX_POLL_SECONDS = env_int("REFERENCEMENT_SANDBOX_POLL_SECONDS", 5, minimum=2)
