@@ -30,7 +30,7 @@ def test_an_editor_declares_a_product_and_answers_with_autosave(page, persona_us
     sign_in(page, editor.email, totp=True)
 
     page.goto("/editeurs/")
-    page.get_by_role("link", name="Convergence", exact=True).first.click()
+    page.get_by_role("link", name=re.compile(r"Convergence$")).first.click()
     page.wait_for_url("**/editeurs/convergence/")
     assert page.get_by_role("heading", level=1).inner_text().strip() == "Convergence : vos produits"
     audit(page, "convergence-produits-bureau")
