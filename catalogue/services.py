@@ -5,12 +5,8 @@ after an audit (DOMAIN.md §10); until then the administrators do it from the ad
 in the same transaction. Only a complete entry (checked like the admin form does, logo included) may be published.
 """
 
-import logging
-import weakref
-
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -21,6 +17,7 @@ from catalogue.models import MAX_SCREENSHOTS, NAME_MAX_LENGTH, Screenshot, Servi
 from mes.acces.journal import register_action
 from mes.acces.services import journal_append
 from mes.comptes.models import User
+from mes.uploads import discard_unless_committed
 
 SERVICE_PUBLISHED = "catalogue.service.published"
 SERVICE_SUSPENDED = "catalogue.service.suspended"
@@ -32,7 +29,6 @@ register_action(SERVICE_SUSPENDED, gettext_lazy("Suspension d’un service du ca
 register_action(SERVICE_WITHDRAWN, gettext_lazy("Retrait d’un service du catalogue"))
 register_action(SERVICE_SHEET_SAVED, gettext_lazy("Mise à jour de la fiche d’un service du catalogue"))
 
-logger = logging.getLogger(__name__)
 
 REASON_MAX_LENGTH = 1000
 
@@ -237,47 +233,6 @@ def _slug_unique(name: str) -> str:
         number += 1
 
 
-def _file_committed(model, field: str, name: str, using: str) -> bool:
-    """Whether a committed row of ``model`` references ``name`` in ``field``, asked on a fresh connection (which sees
-    committed rows only, whatever the state of the transaction being rolled back)."""
-    connection = connections[using].copy()
-    try:
-        table = connection.ops.quote_name(model._meta.db_table)
-        column = connection.ops.quote_name(model._meta.get_field(field).column)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE {column} = %s LIMIT 1", [name])  # noqa: S608 - model names
-            return cursor.fetchone() is not None
-    finally:
-        connection.close()
-
-
-def _discard(name: str, model, field: str, using: str, state: dict) -> None:
-    if state["committed"]:
-        return
-    try:
-        if _file_committed(model, field, name, using):
-            return
-        default_storage.delete(name)
-    except Exception:  # the storage or the database may be unreachable: the orphan is said in the log
-        logger.exception("Fichier %s non supprimé du stockage", name)
-
-
-def file_discard_unless_committed(name: str, *, model, field: str, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Delete the file ``name`` (of ``model.field``), written for this transaction, again unless it commits.
-
-    Django has commit hooks but no rollback hook: a commit hook dropped unrun means the transaction (or the savepoint
-    that registered it) was rolled back; its finaliser then deletes the file, once a fresh connection has confirmed
-    that no committed row references it. A commit runs the hook, which keeps the file.
-    """
-    state = {"committed": False}
-
-    def committed() -> None:
-        state["committed"] = True
-
-    weakref.finalize(committed, _discard, name, model, field, using, state)
-    transaction.on_commit(committed, using=using)
-
-
 @transaction.atomic
 def service_save_from_sheet(
     *,
@@ -320,7 +275,7 @@ def service_save_from_sheet(
     if service.logo_sha256 != logo.sha256:
         service.logo_sha256 = logo.sha256
         service.logo.save("logo.png", logo.as_file("logo.png"), save=False)
-        file_discard_unless_committed(service.logo.name, model=Service, field="logo")
+        discard_unless_committed(service.logo.name, model=Service, field="logo")
     # The replaced logo is deleted once this commits (catalogue.signals).
     service.save()
     current = [(shot.sha256, shot.alt_text) for shot in service.screenshots.all()] if not created else []
@@ -337,7 +292,7 @@ def service_save_from_sheet(
                 height=image.height,
             )
             screenshot.image.save("capture.png", image.as_file("capture.png"), save=False)
-            file_discard_unless_committed(screenshot.image.name, model=Screenshot, field="image")
+            discard_unless_committed(screenshot.image.name, model=Screenshot, field="image")
             screenshot.save()
     journal_append(
         actor=actor,

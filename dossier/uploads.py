@@ -18,12 +18,10 @@ transaction that was to reference it does not commit.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
 import struct
 import unicodedata
-import weakref
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,12 +32,10 @@ from xml.parsers import expat
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils.translation import gettext as _
 
 from dossier.models.documents import DocumentFormat
-
-logger = logging.getLogger(__name__)
+from mes.uploads import delete_quietly, discard_unless_committed  # noqa: F401 - used by the bricks through here
 
 CHUNK_SIZE = 256 * 1024  # bytes read from the upload, written to the storage, and sent back at once
 HEAD_DECIDE = 4096  # bytes looked at to recognise the format (and to look for markup markers)
@@ -705,7 +701,7 @@ def store_upload(upload, *, name: str, max_bytes: int, storage: Storage | None =
         content._finish()
     except BaseException:
         # The name is a fresh UUID, so whatever lies there now is this upload's partial or refused copy.
-        _delete_quietly(storage, stored_name or name)
+        delete_quietly(storage, stored_name or name)
         raise
     result = content.result
     return StoredContent(
@@ -715,57 +711,6 @@ def store_upload(upload, *, name: str, max_bytes: int, storage: Storage | None =
         size=result.size,
         sha256=result.sha256,
     )
-
-
-def _delete_quietly(storage: Storage, name: str) -> None:
-    try:
-        storage.delete(name)
-    except Exception:  # the storage may be unreachable: the file is then an orphan, said in the log
-        logger.exception("Fichier %s non supprimé du stockage", name)
-
-
-def _exists_committed(model, name: str, using: str) -> bool:
-    """Whether a committed row of ``model`` references ``name``, asked on a fresh connection (which sees committed
-    rows only, whatever the state of the transaction being rolled back)."""
-    connection = connections[using].copy()
-    try:
-        table = connection.ops.quote_name(model._meta.db_table)
-        column = connection.ops.quote_name(model._meta.get_field("file").column)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE {column} = %s LIMIT 1", [name])  # noqa: S608 - model names
-            return cursor.fetchone() is not None
-    finally:
-        connection.close()
-
-
-def _discard(storage: Storage, name: str, model, using: str, state: dict) -> None:
-    if state["committed"]:
-        return
-    try:
-        if _exists_committed(model, name, using):
-            return  # committed after all (a commit hook registered before ours failed, so ours never ran)
-    except Exception:
-        logger.exception("Vérification du fichier %s impossible : il est conservé", name)
-        return
-    _delete_quietly(storage, name)
-
-
-def discard_unless_committed(name: str, *, model, storage: Storage | None = None, using: str = DEFAULT_DB_ALIAS):
-    """Delete the stored file ``name`` again unless the current transaction commits with a ``model`` row for it.
-
-    Django has commit hooks but no rollback hook. A commit hook dropped unrun means the transaction (or the savepoint
-    that registered it) was rolled back: the hook below is then freed, and its finaliser deletes the file, after
-    checking from a fresh connection that no committed row references it. A commit runs the hook, which marks the
-    file as kept. This covers rollbacks of an outer transaction too (several documents added in one transaction).
-    """
-    storage = storage or default_storage
-    state = {"committed": False}
-
-    def committed() -> None:
-        state["committed"] = True
-
-    weakref.finalize(committed, _discard, storage, name, model, using, state)
-    transaction.on_commit(committed, using=using)
 
 
 # --- Names ----------------------------------------------------------------------------------------------------

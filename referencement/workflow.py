@@ -225,10 +225,6 @@ def transition_allowed(dossier: Dossier, code: str, actor: User | None) -> bool:
     return transition is not None and dossier.state in transition.sources and _actor_role(actor) in transition.roles
 
 
-def _editor_addresses(dossier: Dossier) -> list[str]:
-    return list(dossier.organisation.members.filter(is_active=True).order_by("pk").values_list("email", flat=True))
-
-
 def _email_send(*, to: list[str], subject: str, body: str) -> None:
     try:
         EmailMessage(subject=subject, body=body, to=to).send()
@@ -237,27 +233,51 @@ def _email_send(*, to: list[str], subject: str, body: str) -> None:
         logger.exception("Référencement e-mail could not be sent")
 
 
-def _email_editor(dossier: Dossier, transition: Transition, comment: str) -> None:
-    recipients = _editor_addresses(dossier)
+def email_organisation(
+    dossier: Dossier, *, subject: str, heading: str, lines: list, link_label: str, link: str
+) -> None:
+    """E-mail the active members of the dossier's organisation after the commit (a step, an audit...).
+
+    ``subject`` follows « Référencement <reference> : »; ``link`` is a path of the portal, ``link_label`` its
+    sentence with ``%(url)s``."""
+    recipients = list(
+        dossier.organisation.members.filter(is_active=True).order_by("pk").values_list("email", flat=True)
+    )
     if not recipients:
         return
-    link = settings.PUBLIC_BASE_URL + reverse("referencement_dossier", args=[dossier.public_id])
-    subject = _("Référencement %(reference)s : %(step)s") % {"reference": dossier.reference, "step": transition.label}
-    lines = [
-        _("Bonjour,"),
-        "",
-        _("Dossier %(reference)s — %(name)s")
-        % {"reference": dossier.reference, "name": dossier.name or dossier.product.name},
-        str(transition.editor_message),
-    ]
+    full_subject = _("Référencement %(reference)s : %(subject)s") % {"reference": dossier.reference, "subject": subject}
+    body = "\n".join(
+        str(line)
+        for line in [
+            _("Bonjour,"),
+            "",
+            heading,
+            *lines,
+            "",
+            link_label % {"url": settings.PUBLIC_BASE_URL + link},
+            "",
+            _("Portail éditeurs de Mon espace santé"),
+        ]
+    )
+    transaction.on_commit(lambda: _email_send(to=recipients, subject=str(full_subject), body=body))
+
+
+def _email_editor(dossier: Dossier, transition: Transition, comment: str) -> None:
+    lines = [str(transition.editor_message)]
     if comment:
         lines += ["", comment]
     if dossier.response_deadline and dossier.state in (State.COMPLETION, State.ADJOURNED):
         deadline = timezone.localtime(dossier.response_deadline)
         lines += ["", _("Date limite de réponse : %(date)s") % {"date": deadline.strftime("%d/%m/%Y %H:%M")}]
-    lines += ["", _("Suivre votre dossier : %(url)s") % {"url": link}, "", _("Portail éditeurs de Mon espace santé")]
-    body = "\n".join(str(line) for line in lines)
-    transaction.on_commit(lambda: _email_send(to=recipients, subject=str(subject), body=body))
+    email_organisation(
+        dossier,
+        subject=str(transition.label),
+        heading=_("Dossier %(reference)s — %(name)s")
+        % {"reference": dossier.reference, "name": dossier.name or dossier.product.name},
+        lines=lines,
+        link_label=_("Suivre votre dossier : %(url)s"),
+        link=reverse("referencement_dossier", args=[dossier.public_id]),
+    )
 
 
 @transaction.atomic

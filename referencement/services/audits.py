@@ -20,22 +20,21 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from catalogue.services import file_discard_unless_committed
 from dossier.models.documents import DocumentFormat
 from dossier.uploads import DocumentRefused, filename_sanitize, store_upload
 from mes.acces.journal import register_action
 from mes.acces.services import journal_append
 from mes.comptes.models import Membership, Role, User
+from mes.uploads import discard_unless_committed
 from referencement.models import Audit, AuditFile, AuditState, Dossier, State
 from referencement.services.publication import PLATFORM_LABEL, dossier_suspend
-from referencement.workflow import dossier_transition
+from referencement.workflow import dossier_transition, email_organisation
 
 logger = logging.getLogger(__name__)
 
@@ -60,40 +59,17 @@ def _day(value: datetime) -> str:
     return formats.date_format(timezone.localtime(value), "j F Y à H:i")
 
 
-def _organisation_addresses(dossier: Dossier) -> list[str]:
-    return list(dossier.organisation.members.filter(is_active=True).order_by("pk").values_list("email", flat=True))
-
-
-def _email_send(*, to: list[str], subject: str, body: str) -> None:
-    try:
-        EmailMessage(subject=subject, body=body, to=to).send()
-    except Exception:
-        # The audit is recorded and shown on the portal; a refused e-mail must not undo it.
-        logger.exception("Audit e-mail could not be sent")
-
-
 def _email_organisation(audit: Audit, subject: str, lines: list[str]) -> None:
     dossier = audit.dossier
-    recipients = _organisation_addresses(dossier)
-    if not recipients:
-        return
-    link = settings.PUBLIC_BASE_URL + reverse("referencement_audit", args=[dossier.public_id, audit.public_id])
-    body = "\n".join(
-        [
-            _("Bonjour,"),
-            "",
-            _("Service %(name)s — dossier %(reference)s")
-            % {"name": dossier.name or dossier.product.name, "reference": dossier.reference},
-            "",
-            *lines,
-            "",
-            _("Suivre l’audit : %(url)s") % {"url": link},
-            "",
-            _("Portail éditeurs de Mon espace santé"),
-        ]
+    email_organisation(
+        dossier,
+        subject=subject,
+        heading=_("Service %(name)s — dossier %(reference)s")
+        % {"name": dossier.name or dossier.product.name, "reference": dossier.reference},
+        lines=["", *lines],
+        link_label=_("Suivre l’audit : %(url)s"),
+        link=reverse("referencement_audit", args=[dossier.public_id, audit.public_id]),
     )
-    full_subject = _("Référencement %(reference)s : %(subject)s") % {"reference": dossier.reference, "subject": subject}
-    transaction.on_commit(lambda: _email_send(to=recipients, subject=full_subject, body=body))
 
 
 # --- The monthly draw ----------------------------------------------------------------------------------------------
@@ -194,7 +170,7 @@ def audit_answer(*, actor: User, audit: Audit, response: str, uploads: list) -> 
             message = _("« %(name)s » : %(reason)s") % {"name": item.filename, "reason": refusal.messages[0]}
             raise ValidationError({"files": ValidationError(message, code=refusal.code)}) from refusal
         # The file goes again if this transaction rolls back (a later file refused, a failure).
-        file_discard_unless_committed(stored.name, model=AuditFile, field="file")
+        discard_unless_committed(stored.name, model=AuditFile, field="file")
         if stored.format not in AUDIT_FILE_FORMATS:
             message = _("« %(name)s » : une pièce doit être un fichier PDF, JPEG ou PNG.") % {"name": item.filename}
             raise ValidationError({"files": ValidationError(message, code="format")})

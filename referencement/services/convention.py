@@ -26,11 +26,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalogue.models import DATA_EXCHANGE_SCOPES, DATA_EXCHANGE_SENTENCES, DataExchange
-from catalogue.services import file_discard_unless_committed
 from convergence.models import Procedure
 from mes.acces.journal import register_action
 from mes.acces.services import journal_append
 from mes.comptes.models import Membership, User
+from mes.uploads import discard_unless_committed
 from referencement.models import Convention, Decision, DecisionResult, Dossier, Purpose, State
 from referencement.workflow import dossier_transition
 
@@ -361,7 +361,7 @@ def convention_generate(*, dossier: Dossier) -> Convention:
     convention = convention or Convention(dossier=locked)
     convention.sha256 = sha256
     convention.document.save("convention.pdf", ContentFile(pdf), save=False)
-    file_discard_unless_committed(convention.document.name, model=Convention, field="document")
+    discard_unless_committed(convention.document.name, model=Convention, field="document")
     convention.save()
     if replaced:
         transaction.on_commit(lambda: default_storage.delete(replaced))

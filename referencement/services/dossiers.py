@@ -9,7 +9,7 @@ as a whole, and the submission runs the same rules over the stored dossier. Chan
 their own journal row.
 
 Files: images are checked and re-encoded by ``catalogue.images`` before anything is written; a written file that its
-transaction does not commit is deleted again (``catalogue.services.file_discard_unless_committed``), and a replaced
+transaction does not commit is deleted again (``mes.uploads.discard_unless_committed``), and a replaced
 or removed one is deleted once the change commits.
 """
 
@@ -28,7 +28,6 @@ from django.utils.translation import gettext_lazy
 
 from catalogue.images import LOGO, SCREENSHOT, ImageRefused, image_prepare
 from catalogue.models import MAX_SCREENSHOTS, DataExchange
-from catalogue.services import file_discard_unless_committed
 from convergence.exports import export_data
 from convergence.models import Procedure, Product
 from convergence.scoring import product_readiness
@@ -36,6 +35,7 @@ from mes.acces.journal import register_action
 from mes.acces.services import journal_append
 from mes.comptes.models import Membership, Role, User
 from mes.text import single_line
+from mes.uploads import discard_unless_committed
 from referencement.models import (
     FINAL_STATES,
     Dossier,
@@ -312,7 +312,7 @@ def dossier_logo_set(*, actor: User, dossier: Dossier, upload) -> Dossier:
         raise _image_error("logo", error) from None
     old = locked.logo.name
     locked.logo.save("logo.png", prepared.as_file("logo.png"), save=False)
-    file_discard_unless_committed(locked.logo.name, model=Dossier, field="logo")
+    discard_unless_committed(locked.logo.name, model=Dossier, field="logo")
     locked.logo_sha256 = prepared.sha256
     locked.save(update_fields=["logo", "logo_sha256", "updated_at"])
     if old and old != locked.logo.name:
@@ -359,7 +359,7 @@ def dossier_screenshot_add(*, actor: User, dossier: Dossier, upload, alt_text: s
         height=prepared.height,
     )
     screenshot.image.save("capture.png", prepared.as_file("capture.png"), save=False)
-    file_discard_unless_committed(screenshot.image.name, model=DossierScreenshot, field="image")
+    discard_unless_committed(screenshot.image.name, model=DossierScreenshot, field="image")
     screenshot.save()
     locked.save(update_fields=["updated_at"])
     _journal(actor, DOSSIER_SCREENSHOT_ADDED, locked, sha256=prepared.sha256)
@@ -567,7 +567,7 @@ def dossier_redeclare(*, actor: User, dossier: Dossier, kind: str, product: Prod
     if previous.logo:
         with previous.logo.open("rb") as source:
             dossier.logo.save("logo.png", ContentFile(source.read()), save=False)
-        file_discard_unless_committed(dossier.logo.name, model=Dossier, field="logo")
+        discard_unless_committed(dossier.logo.name, model=Dossier, field="logo")
         dossier.logo_sha256 = previous.logo_sha256
         dossier.save(update_fields=["logo", "logo_sha256"])
     for original in previous.screenshots.order_by("position", "id"):
@@ -581,7 +581,7 @@ def dossier_redeclare(*, actor: User, dossier: Dossier, kind: str, product: Prod
         )
         with original.image.open("rb") as source:
             copy.image.save("capture.png", ContentFile(source.read()), save=False)
-        file_discard_unless_committed(copy.image.name, model=DossierScreenshot, field="image")
+        discard_unless_committed(copy.image.name, model=DossierScreenshot, field="image")
         copy.save()
     _journal(actor, DOSSIER_REDECLARED, dossier, previous=previous.reference, kind=kind, product=product.reference)
     return dossier

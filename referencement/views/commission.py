@@ -325,16 +325,23 @@ def commission_opinion(request: HttpRequest, dossier_id) -> HttpResponse:
 @require_POST
 @role_required(Role.ADMIN)
 def commission_admissible(request: HttpRequest, dossier_id) -> HttpResponse:
+    return _step_with_comment(
+        request, dossier_id, dossier_admissible, _("Le dossier est déclaré complet : son instruction est ouverte.")
+    )
+
+
+def _step_with_comment(request: HttpRequest, dossier_id, service, success: str) -> HttpResponse:
+    """A step of the instruction posted with an optional message to the editor."""
     dossier = _dossier(request, dossier_id)
     form = StepCommentForm(request.POST)
     try:
         if not form.is_valid():
             raise ValidationError(form.errors["comment"])
-        dossier_admissible(actor=request.user, dossier=dossier, comment=form.cleaned_data["comment"])
+        service(actor=request.user, dossier=dossier, comment=form.cleaned_data["comment"])
     except ValidationError as error:
         messages.error(request, _refusal(error))
     else:
-        messages.success(request, _("Le dossier est déclaré complet : son instruction est ouverte."))
+        messages.success(request, success)
     return redirect(_dossier_url(dossier))
 
 
@@ -386,17 +393,9 @@ def commission_tests_start(request: HttpRequest, dossier_id) -> HttpResponse:
 @require_POST
 @role_required(Role.ADMIN)
 def commission_refer(request: HttpRequest, dossier_id) -> HttpResponse:
-    dossier = _dossier(request, dossier_id)
-    form = StepCommentForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ValidationError(form.errors["comment"])
-        dossier_refer_to_commission(actor=request.user, dossier=dossier, comment=form.cleaned_data["comment"])
-    except ValidationError as error:
-        messages.error(request, _refusal(error))
-    else:
-        messages.success(request, _("Le dossier est transmis à la commission."))
-    return redirect(_dossier_url(dossier))
+    return _step_with_comment(
+        request, dossier_id, dossier_refer_to_commission, _("Le dossier est transmis à la commission.")
+    )
 
 
 @never_cache
